@@ -1,0 +1,23 @@
+"""musegen_widgets: the helper package of the musegen course.
+
+One module per concept, each taught in a chapter of the course:
+
+``encoding``
+    Music as arrays: melody tokens, piano rolls, JSB-style frames, files (chapter 00).
+``data``
+    The Bach chorales bundled with music21: cached, split, augmented, batched (chapter 00).
+``render``
+    Engraved scores (verovio SVG) and piano-roll plots (chapter 00).
+``audio``
+    A small numpy synthesizer and WAV bytes for inline playback (chapter 00).
+``widgets``
+    ``ScoreView``: score, audio, piano roll and downloads in one ipywidget (chapter 00).
+
+Importing the package is cheap: music21, verovio, matplotlib and TensorFlow load only when a function
+needs them.
+"""
+
+from .errors import MusegenError
+
+__all__ = ["MusegenError"]
+__version__ = "0.1.0"

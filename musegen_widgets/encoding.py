@@ -1,0 +1,632 @@
+"""How music becomes arrays, and back (taught in chapter 00, "Music as data").
+
+Everything here works on a 16th-note grid: ``STEPS_PER_QUARTER = 4`` steps per quarter note, and step 0 is
+always a downbeat (a pickup bar is padded with silence at the front), so that ``step % piece.steps_per_bar``
+is the position in the bar.
+
+The common currency is :class:`Piece`: a few voices, each an integer array of notes ``(pitch, start, end)``
+in grid steps, plus the time signature. Every other form converts to and from it:
+
+* **melody tokens** (:func:`encode`, :func:`decode`): the top voice as events, like Magenta's MelodyRNN.
+  ``HOLD`` continues what sounds, ``REST`` starts a silence, and one note-on token per MIDI pitch from
+  ``MIN_PITCH`` to ``MAX_PITCH``. A silence is one ``REST`` followed by ``HOLD`` tokens.
+* **piano roll** (:func:`encode_pianoroll`, :func:`decode_pianoroll`): boolean ``(voice, step, pitch)``.
+  It cannot tell a held note from a repeated one.
+* **JSB-style frames** (:func:`encode_frames`, :func:`decode_frames`): the set of sounding pitches at each
+  quarter note, voices merged, over the 88 piano keys. It loses rhythm finer than a quarter and the voices.
+* **music21 streams and files** (:func:`to_piece`, :func:`to_stream`, :func:`midi_bytes`,
+  :func:`musicxml_bytes`, :func:`write_midi`, :func:`write_musicxml`).
+
+Examples
+--------
+>>> tokens = np.array([pitch_to_token(67), HOLD, HOLD, HOLD, pitch_to_token(69), HOLD, REST, HOLD])
+>>> piece = to_piece(tokens)
+>>> piece.voices[0].tolist()
+[[67, 0, 4], [69, 4, 6]]
+>>> bool((encode(piece) == tokens).all())
+True
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import MusegenError
+
+__all__ = [
+    "STEPS_PER_QUARTER",
+    "MAX_STEPS",
+    "HOLD",
+    "REST",
+    "MIN_PITCH",
+    "MAX_PITCH",
+    "VOCAB_SIZE",
+    "PIANOROLL_LOW",
+    "PIANOROLL_HIGH",
+    "FRAME_LOW",
+    "FRAME_HIGH",
+    "Piece",
+    "pitch_to_token",
+    "token_to_pitch",
+    "token_name",
+    "midi_to_hz",
+    "encode",
+    "decode",
+    "encode_pianoroll",
+    "decode_pianoroll",
+    "encode_frames",
+    "decode_frames",
+    "to_piece",
+    "read",
+    "to_stream",
+    "midi_bytes",
+    "musicxml_bytes",
+    "write_midi",
+    "write_musicxml",
+]
+
+STEPS_PER_QUARTER = 4
+"""Grid resolution: a step is a 16th note."""
+MAX_STEPS = 16 * 1024
+"""Longest piece accepted (1,024 bars of 4/4): longer input is almost surely a broken file."""
+
+HOLD = 0
+"""Melody token: keep sounding what sounds now (a note, or a silence)."""
+REST = 1
+"""Melody token: start a silence."""
+MIN_PITCH = 48
+"""Lowest melody pitch with a note-on token (C3): chorale sopranos go down to A3 (57)."""
+MAX_PITCH = 95
+"""Highest melody pitch with a note-on token (B6): chorale sopranos go up to A5 (81)."""
+VOCAB_SIZE = 2 + MAX_PITCH - MIN_PITCH + 1
+"""Number of melody tokens: ``HOLD``, ``REST`` and one per pitch."""
+
+PIANOROLL_LOW = 24
+"""MIDI pitch of piano-roll column 0 (C1); basses go down to C2 (36), transposed a tritone lower still fits."""
+PIANOROLL_HIGH = 95
+"""MIDI pitch of the last piano-roll column (B6)."""
+FRAME_LOW = 21
+"""MIDI pitch of frame column 0 (A0), as in the JSB Chorales benchmark's 88 piano keys."""
+FRAME_HIGH = 108
+"""MIDI pitch of the last frame column (C8)."""
+
+_MIDI_SUFFIXES = {".mid", ".midi"}
+_MUSICXML_SUFFIXES = {".xml", ".musicxml", ".mxl"}
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Notes of a few voices on the 16th-note grid; the form every other one converts through.
+
+    Parameters
+    ----------
+    voices
+        One integer array of shape ``(n_notes, 3)`` per voice, top voice first; columns are MIDI pitch,
+        start step and end step (exclusive). Step 0 is a downbeat.
+    time_signature
+        Such as ``"4/4"`` or ``"3/4"``.
+    title
+        Shown above scores; may come from a user's file (escape it before it goes into HTML).
+    """
+
+    voices: tuple[np.ndarray, ...]
+    time_signature: str = "4/4"
+    title: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        voices = tuple(np.asarray(v, dtype=np.int64).reshape(-1, 3) for v in self.voices)
+        for notes in voices:
+            if len(notes) and (
+                (notes[:, 0] < 0).any() or (notes[:, 0] > 127).any() or (notes[:, 1] < 0).any()
+            ):
+                raise MusegenError("a note has a pitch outside MIDI's 0-127 or a negative start")
+            if len(notes) and (notes[:, 2] <= notes[:, 1]).any():
+                raise MusegenError("a note ends before it starts")
+        object.__setattr__(self, "voices", voices)
+        _steps_per_bar(self.time_signature)  # validates
+        if self.n_steps > MAX_STEPS:
+            raise MusegenError(
+                f"{self.n_steps} sixteenth steps is longer than the {MAX_STEPS} the course accepts"
+            )
+
+    @property
+    def steps_per_bar(self) -> int:
+        """Grid steps in one bar (16 for 4/4, 12 for 3/4)."""
+        return _steps_per_bar(self.time_signature)
+
+    @property
+    def n_steps(self) -> int:
+        """Length in steps: the end of the last note."""
+        return max((int(v[:, 2].max()) for v in self.voices if len(v)), default=0)
+
+    @property
+    def n_notes(self) -> int:
+        """Number of notes in all voices."""
+        return sum(len(v) for v in self.voices)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Piece):
+            return NotImplemented
+        return (
+            self.time_signature == other.time_signature
+            and len(self.voices) == len(other.voices)
+            and all(np.array_equal(_sorted(a), _sorted(b)) for a, b in zip(self.voices, other.voices))
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Piece({len(self.voices)} voices, {self.n_notes} notes, {self.n_steps} steps, "
+            f"{self.time_signature})"
+        )
+
+
+def _sorted(notes: np.ndarray) -> np.ndarray:
+    return notes[np.lexsort((notes[:, 0], notes[:, 1]))] if len(notes) else notes
+
+
+def _steps_per_bar(time_signature: str) -> int:
+    try:
+        numerator, denominator = (int(x) for x in time_signature.split("/"))
+        steps = Fraction(numerator * 4 * STEPS_PER_QUARTER, denominator)
+    except (ValueError, ZeroDivisionError, AttributeError):
+        raise MusegenError(f"time signature {time_signature!r} is not of the form '3/4'") from None
+    if steps.denominator != 1 or not 0 < steps <= 64:
+        raise MusegenError(f"time signature {time_signature!r} does not fit the 16th-note grid")
+    return int(steps)
+
+
+# --------------------------------------------------------------------------------------------- pitches
+
+
+def midi_to_hz(pitch: Any) -> Any:
+    """Frequency of a MIDI pitch in equal temperament: ``440 * 2 ** ((pitch - 69) / 12)``.
+
+    >>> midi_to_hz(69), round(midi_to_hz(60), 2)
+    (440.0, 261.63)
+    """
+    hz = 440.0 * 2.0 ** ((np.asarray(pitch, dtype=float) - 69) / 12)
+    return hz if np.ndim(pitch) else float(hz)
+
+
+def pitch_to_token(pitch: int) -> int:
+    """The note-on token of a MIDI pitch.
+
+    >>> pitch_to_token(MIN_PITCH), pitch_to_token(60)
+    (2, 14)
+    """
+    if not MIN_PITCH <= pitch <= MAX_PITCH:
+        raise MusegenError(
+            f"pitch {pitch} is outside the melody range {MIN_PITCH}-{MAX_PITCH}; transpose the melody"
+        )
+    return int(pitch) - MIN_PITCH + 2
+
+
+def token_to_pitch(token: int) -> int:
+    """The MIDI pitch of a note-on token.
+
+    >>> token_to_pitch(14)
+    60
+    """
+    if not 2 <= token < VOCAB_SIZE:
+        raise MusegenError(f"token {token} is not a note-on token (2-{VOCAB_SIZE - 1})")
+    return int(token) - 2 + MIN_PITCH
+
+
+def token_name(token: int) -> str:
+    """A readable name: ``'HOLD'``, ``'REST'`` or a pitch such as ``'C4'``.
+
+    >>> [token_name(t) for t in (HOLD, REST, pitch_to_token(61))]
+    ['HOLD', 'REST', 'C#4']
+    """
+    if token == HOLD:
+        return "HOLD"
+    if token == REST:
+        return "REST"
+    pitch = token_to_pitch(token)
+    return ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"][pitch % 12] + str(
+        pitch // 12 - 1
+    )
+
+
+# ----------------------------------------------------------------------------------- melody tokens
+
+
+def _check_tokens(tokens: Any) -> np.ndarray:
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 1 or not np.issubdtype(tokens.dtype, np.integer):
+        raise MusegenError(f"melody tokens must be a 1-D integer array, got {tokens.dtype} {tokens.shape}")
+    if len(tokens) == 0:
+        raise MusegenError("the melody has no tokens")
+    if len(tokens) > MAX_STEPS:
+        raise MusegenError(f"{len(tokens)} tokens is longer than the {MAX_STEPS} the course accepts")
+    bad = (tokens < 0) | (tokens >= VOCAB_SIZE)
+    if bad.any():
+        raise MusegenError(
+            f"token {tokens[bad][0]} at step {np.flatnonzero(bad)[0]} is outside the vocabulary 0-{VOCAB_SIZE - 1}"
+        )
+    return tokens.astype(np.int64)
+
+
+def _melody_piece(tokens: np.ndarray, time_signature: str) -> Piece:
+    tokens = _check_tokens(tokens)
+    events = np.flatnonzero(tokens != HOLD)
+    ends = np.append(events[1:], len(tokens))
+    is_note = tokens[events] >= 2
+    pitches = tokens[events][is_note] - 2 + MIN_PITCH
+    notes = np.stack([pitches, events[is_note], ends[is_note]], axis=1)
+    return Piece((notes,), time_signature)
+
+
+def _skyline(notes: np.ndarray, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top line: the highest sounding pitch per step (-1 for silence), and whether it starts there."""
+    sounding = np.full(n_steps, -1)
+    note_id = np.full(n_steps, -1)
+    for i in np.argsort(notes[:, 0], kind="stable"):  # higher notes written last win
+        pitch, start, end = notes[i]
+        sounding[start:end] = pitch
+        note_id[start:end] = i
+    onset = (sounding >= 0) & (note_id != np.concatenate([[-1], note_id[:-1]]))
+    return sounding, onset
+
+
+def encode(source: Any) -> np.ndarray:
+    """Melody tokens of the top voice of a piece, file or music21 stream.
+
+    Parameters
+    ----------
+    source
+        Anything :func:`to_piece` accepts. Where the top voice has chords, their highest note is kept.
+
+    Returns
+    -------
+    numpy.ndarray
+        1-D ``int64`` tokens, one per 16th step, starting on a downbeat.
+
+    Raises
+    ------
+    MusegenError
+        If there are no notes, or a pitch is outside ``MIN_PITCH``-``MAX_PITCH``.
+    """
+    piece = to_piece(source)
+    notes = piece.voices[0] if piece.voices else np.zeros((0, 3), np.int64)
+    if len(notes) == 0:
+        raise MusegenError("the top voice has no notes to encode")
+    sounding, onset = _skyline(notes, piece.n_steps)
+    out_of_range = (sounding >= 0) & ((sounding < MIN_PITCH) | (sounding > MAX_PITCH))
+    if out_of_range.any():
+        step = int(np.flatnonzero(out_of_range)[0])
+        raise MusegenError(
+            f"pitch {sounding[step]} at step {step} is outside the melody range {MIN_PITCH}-{MAX_PITCH}; "
+            "transpose it into range first"
+        )
+    previous = np.concatenate([[0], sounding[:-1]])
+    tokens = np.full(piece.n_steps, HOLD, dtype=np.int64)
+    tokens[onset] = sounding[onset] - MIN_PITCH + 2
+    tokens[(sounding < 0) & (previous >= 0)] = REST
+    return tokens
+
+
+def decode(tokens: Any, time_signature: str = "4/4"):
+    """A music21 score with one part from melody tokens (the inverse of :func:`encode`).
+
+    >>> score = decode(np.array([pitch_to_token(60), HOLD, REST, HOLD]))
+    >>> [(n.nameWithOctave, n.quarterLength) for n in score.flatten().notesAndRests]
+    [('C4', 0.5), ('rest', 0.5)]
+    """
+    return to_stream(_melody_piece(tokens, time_signature))
+
+
+# ------------------------------------------------------------------------------- piano roll, frames
+
+
+def encode_pianoroll(source: Any) -> np.ndarray:
+    """Boolean piano roll ``(voice, step, pitch)`` with pitch columns ``PIANOROLL_LOW``..``PIANOROLL_HIGH``.
+
+    >>> roll = encode_pianoroll(Piece(([[60, 0, 2]], [[48, 0, 4]])))
+    >>> roll.shape, int(roll.sum())
+    ((2, 4, 72), 6)
+    """
+    piece = to_piece(source)
+    roll = np.zeros((len(piece.voices), piece.n_steps, PIANOROLL_HIGH - PIANOROLL_LOW + 1), dtype=bool)
+    for voice, notes in enumerate(piece.voices):
+        bad = (notes[:, 0] < PIANOROLL_LOW) | (notes[:, 0] > PIANOROLL_HIGH)
+        if bad.any():
+            raise MusegenError(
+                f"pitch {notes[bad][0, 0]} in voice {voice} is outside the piano-roll range "
+                f"{PIANOROLL_LOW}-{PIANOROLL_HIGH}"
+            )
+        for pitch, start, end in notes:
+            roll[voice, start:end, pitch - PIANOROLL_LOW] = True
+    return roll
+
+
+def _runs(active: np.ndarray) -> np.ndarray:
+    """Notes ``(column, start, end)`` from a boolean ``(step, column)`` array: one per run of True."""
+    padded = np.pad(active.astype(np.int8), ((1, 1), (0, 0)))
+    change = np.diff(padded, axis=0)
+    start_step, start_col = np.nonzero(change.T == 1)[::-1]
+    end_step, _ = np.nonzero(change.T == -1)[::-1]
+    order = np.lexsort((start_step, start_col))
+    notes = np.stack([start_col, start_step, end_step], axis=1)
+    return notes[order] if len(notes) else np.zeros((0, 3), np.int64)
+
+
+def decode_pianoroll(roll: Any, time_signature: str = "4/4") -> Piece:
+    """A :class:`Piece` from a ``(voice, step, pitch)`` roll; each run of a pitch becomes one note."""
+    roll = np.asarray(roll)
+    width = PIANOROLL_HIGH - PIANOROLL_LOW + 1
+    if roll.ndim != 3 or roll.shape[2] != width:
+        raise MusegenError(f"a piano roll must have shape (voices, steps, {width}), got {roll.shape}")
+    voices = []
+    for voice_roll in roll.astype(bool):
+        notes = _runs(voice_roll)
+        notes[:, 0] += PIANOROLL_LOW
+        voices.append(notes)
+    return Piece(tuple(voices), time_signature)
+
+
+def encode_frames(source: Any) -> np.ndarray:
+    """JSB-style frames: sounding pitches at each quarter note, all voices, as ``(quarter, 88)`` booleans.
+
+    Frames start at the first quarter where something sounds (no padding for a pickup), as in the
+    JSB Chorales benchmark; column 0 is ``FRAME_LOW`` (A0).
+
+    >>> encode_frames(Piece(([[60, 0, 8]], [[48, 4, 8]])))[:, [48 - FRAME_LOW, 60 - FRAME_LOW]].tolist()
+    [[False, True], [True, True]]
+    """
+    piece = to_piece(source)
+    frames = np.zeros((-(-piece.n_steps // STEPS_PER_QUARTER), FRAME_HIGH - FRAME_LOW + 1), dtype=bool)
+    for notes in piece.voices:
+        if len(notes) and ((notes[:, 0] < FRAME_LOW) | (notes[:, 0] > FRAME_HIGH)).any():
+            raise MusegenError(f"a pitch is outside the 88 piano keys {FRAME_LOW}-{FRAME_HIGH}")
+        for pitch, start, end in notes:
+            first = -(-start // STEPS_PER_QUARTER)  # quarters whose onset lies in [start, end)
+            last = -(-end // STEPS_PER_QUARTER)
+            frames[first:last, pitch - FRAME_LOW] = True
+    sounding = np.flatnonzero(frames.any(axis=1))
+    return frames[sounding[0] :] if len(sounding) else frames[:0]
+
+
+def decode_frames(frames: Any, time_signature: str = "4/4") -> Piece:
+    """A :class:`Piece` from frames; the k-th highest pitch of each frame goes to voice k (top first)."""
+    frames = np.asarray(frames, dtype=bool)
+    width = FRAME_HIGH - FRAME_LOW + 1
+    if frames.ndim != 2 or frames.shape[1] != width:
+        raise MusegenError(f"frames must have shape (quarters, {width}), got {frames.shape}")
+    n_voices = max(1, int(frames.sum(axis=1).max(initial=0)))
+    by_voice = np.zeros((n_voices, len(frames) * STEPS_PER_QUARTER, width), dtype=bool)
+    for q, frame in enumerate(frames):
+        for voice, column in enumerate(np.flatnonzero(frame)[::-1]):
+            by_voice[voice, q * STEPS_PER_QUARTER : (q + 1) * STEPS_PER_QUARTER, column] = True
+    voices = []
+    for roll in by_voice:
+        notes = _runs(roll)
+        notes[:, 0] += FRAME_LOW
+        voices.append(notes)
+    return Piece(tuple(voices), time_signature)
+
+
+# ------------------------------------------------------------------------------- music21 and files
+
+
+def to_piece(source: Any, time_signature: str | None = None) -> Piece:
+    """Convert any musical input of the course to a :class:`Piece`.
+
+    Parameters
+    ----------
+    source
+        A :class:`Piece`; melody tokens (1-D ints); a piano roll ``(voice, step, pitch)``; frames
+        ``(quarter, 88)`` booleans; a music21 stream; or the path of a MIDI or MusicXML file.
+    time_signature
+        For arrays, which carry none (default ``"4/4"``).
+
+    Raises
+    ------
+    MusegenError
+        For anything else, or a file that cannot be read; the message names the file.
+    """
+    if isinstance(source, Piece):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        return read(source)
+    if isinstance(source, (np.ndarray, list, tuple)):
+        array = np.asarray(source)
+        meter = time_signature or "4/4"
+        if array.ndim == 1:
+            return _melody_piece(array, meter)
+        if array.ndim == 3:
+            return decode_pianoroll(array, meter)
+        if array.ndim == 2 and array.shape[1] == FRAME_HIGH - FRAME_LOW + 1:
+            return decode_frames(array, meter)
+        raise MusegenError(
+            f"an array of shape {array.shape} is neither melody tokens (steps,), a piano roll "
+            "(voices, steps, pitches) nor frames (quarters, 88)"
+        )
+    import music21
+
+    if isinstance(source, music21.stream.Stream):
+        return _stream_piece(source)
+    raise MusegenError(f"cannot make music from a {type(source).__name__}")
+
+
+def read(path: str | os.PathLike) -> Piece:
+    """Read a MIDI or MusicXML file into a :class:`Piece`.
+
+    Raises
+    ------
+    MusegenError
+        If the file is missing, empty, truncated, not music, or has no notes; the message names the file.
+    """
+    import music21
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in _MIDI_SUFFIXES | _MUSICXML_SUFFIXES:
+        raise MusegenError("only MIDI (.mid, .midi) and MusicXML (.xml, .musicxml, .mxl) files are read", path)
+    if not path.is_file():
+        raise MusegenError("no such file", path)
+    if path.stat().st_size == 0:
+        raise MusegenError("the file is empty", path)
+    if suffix in _MIDI_SUFFIXES and path.read_bytes()[:4] != b"MThd":
+        raise MusegenError("not a MIDI file (it does not start with 'MThd')", path)
+    try:
+        stream = music21.converter.parse(path, format="midi" if suffix in _MIDI_SUFFIXES else "musicxml")
+        piece = _stream_piece(stream)
+    except MusegenError as error:
+        raise MusegenError(str(error), path) from None
+    except Exception as error:  # music21 raises many types for broken files
+        raise MusegenError(f"cannot be read as {'MIDI' if suffix in _MIDI_SUFFIXES else 'MusicXML'} "
+                           f"({type(error).__name__}: {error})", path) from None
+    if piece.n_notes == 0:
+        raise MusegenError("the file has no notes", path)
+    title = stream.metadata.title if stream.metadata is not None and stream.metadata.title else path.stem
+    return Piece(piece.voices, piece.time_signature, title)
+
+
+def _pickup_quarters(part) -> Fraction:
+    """Quarter notes missing from an incomplete first bar (a pickup), to pad at the front."""
+    measures = part.getElementsByClass("Measure")
+    if not measures:
+        return Fraction(0)
+    first = measures[0]
+    if first.paddingLeft:
+        return Fraction(first.paddingLeft)
+    missing = Fraction(first.barDuration.quarterLength) - Fraction(first.duration.quarterLength)
+    return missing if first.number == 0 and missing > 0 else Fraction(0)
+
+
+def _stream_piece(stream) -> Piece:
+    import music21
+
+    signatures = list(stream.recurse().getElementsByClass(music21.meter.TimeSignature))
+    time_signature = signatures[0].ratioString if signatures else "4/4"
+    parts = list(stream.parts) if stream.hasPartLikeStreams() else [stream]
+    pad = _pickup_quarters(parts[0]) if parts else Fraction(0)
+    voices = []
+    for part in parts:
+        notes = []
+        for element in part.stripTies(inPlace=False).flatten().notes:
+            length = Fraction(element.duration.quarterLength)
+            if element.duration.isGrace or length == 0:
+                continue
+            onset = pad + Fraction(element.offset)
+            start = round(onset * STEPS_PER_QUARTER)
+            end = max(round((onset + length) * STEPS_PER_QUARTER), start + 1)
+            for pitch in element.pitches:
+                notes.append((pitch.midi, start, end))
+        voices.append(np.array(sorted(notes), dtype=np.int64).reshape(-1, 3))
+    voices = [v for v in voices if len(v)] or voices[:1]
+    return Piece(tuple(voices), time_signature)
+
+
+def _segments(notes: np.ndarray, n_steps: int, bar: int | None) -> list[tuple[int, int, list]]:
+    """Cut a voice where anything changes (and at barlines): ``(start, end, [(pitch, tie_in, tie_out)])``.
+
+    This makes any voice, even one with overlapping notes, a sequence of chords and rests tied together,
+    which both music notation and Humdrum need.
+    """
+    sounding = np.zeros((n_steps + 1, 128), dtype=bool)
+    onset = np.zeros((n_steps + 1, 128), dtype=bool)
+    for pitch, start, end in notes:
+        sounding[start:end, pitch] = True
+        onset[start, pitch] = True
+    change = np.zeros(n_steps, dtype=bool)
+    change[0] = True
+    change[1:] = (sounding[1:n_steps] != sounding[: n_steps - 1]).any(axis=1) | onset[1:n_steps].any(axis=1)
+    if bar:
+        change[::bar] = True
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], n_steps)
+    segments = []
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        chord = [
+            (
+                int(p),
+                bool(start > 0 and sounding[start - 1, p] and not onset[start, p]),
+                bool(sounding[end, p] and not onset[end, p]),
+            )
+            for p in np.flatnonzero(sounding[start])
+        ]
+        segments.append((start, end, chord))
+    return segments
+
+
+def to_stream(source: Any, time_signature: str | None = None):
+    """A music21 score (one part per voice, with measures) for anything :func:`to_piece` accepts."""
+    import music21
+
+    piece = to_piece(source, time_signature)
+    score = music21.stream.Score()
+    if piece.title:
+        score.insert(0, music21.metadata.Metadata(title=piece.title))
+    for notes in piece.voices:
+        part = music21.stream.Part()
+        part.insert(0, music21.meter.TimeSignature(piece.time_signature))
+        for start, end, chord in _segments(notes, piece.n_steps, piece.steps_per_bar):
+            length = Fraction(end - start, STEPS_PER_QUARTER)
+            if not chord:
+                element = music21.note.Rest(quarterLength=length)
+            else:
+                element = (
+                    music21.note.Note(chord[0][0], quarterLength=length)
+                    if len(chord) == 1
+                    else music21.chord.Chord([p for p, _, _ in chord], quarterLength=length)
+                )
+                tie_in = any(t for _, t, _ in chord)
+                tie_out = any(t for _, _, t in chord)
+                if tie_in or tie_out:
+                    kind = "continue" if tie_in and tie_out else ("stop" if tie_in else "start")
+                    element.tie = music21.tie.Tie(kind)
+            part.insert(Fraction(start, STEPS_PER_QUARTER), element)
+        score.insert(0, part)
+    score.makeNotation(inPlace=True)
+    return score
+
+
+def midi_bytes(source: Any, tempo: float = 90.0) -> bytes:
+    """A standard MIDI file (bytes) for anything :func:`to_piece` accepts, at ``tempo`` quarter notes per minute."""
+    import music21
+
+    score = to_stream(source)
+    score.parts[0].insert(0, music21.tempo.MetronomeMark(number=tempo))
+    return music21.midi.translate.streamToMidiFile(score).writestr()
+
+
+def musicxml_bytes(source: Any) -> bytes:
+    """A MusicXML document (bytes) for anything :func:`to_piece` accepts."""
+    import music21
+
+    return music21.musicxml.m21ToXml.GeneralObjectExporter().parse(to_stream(source))
+
+
+def _write_atomically(path: str | os.PathLike, data: bytes) -> Path:
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files private; give the usual permissions
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_midi(source: Any, path: str | os.PathLike, tempo: float = 90.0) -> Path:
+    """Write a MIDI file atomically (to a temporary file, then renamed); returns the path."""
+    return _write_atomically(path, midi_bytes(source, tempo))
+
+
+def write_musicxml(source: Any, path: str | os.PathLike) -> Path:
+    """Write a MusicXML file atomically (to a temporary file, then renamed); returns the path."""
+    return _write_atomically(path, musicxml_bytes(source))
