@@ -114,11 +114,14 @@ class Piece:
         Such as ``"4/4"`` or ``"3/4"``.
     title
         Shown above scores; may come from a user's file (escape it before it goes into HTML).
+    length
+        Length in steps, when a silence follows the last note; never shorter than the notes.
     """
 
     voices: tuple[np.ndarray, ...]
     time_signature: str = "4/4"
     title: str = field(default="", compare=False)
+    length: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         voices = tuple(np.asarray(v, dtype=np.int64).reshape(-1, 3) for v in self.voices)
@@ -143,8 +146,8 @@ class Piece:
 
     @property
     def n_steps(self) -> int:
-        """Length in steps: the end of the last note."""
-        return max((int(v[:, 2].max()) for v in self.voices if len(v)), default=0)
+        """Length in steps: the end of the last note, or ``length`` if a silence follows it."""
+        return max([self.length] + [int(v[:, 2].max()) for v in self.voices if len(v)])
 
     @property
     def n_notes(self) -> int:
@@ -261,7 +264,7 @@ def _melody_piece(tokens: np.ndarray, time_signature: str) -> Piece:
     is_note = tokens[events] >= 2
     pitches = tokens[events][is_note] - 2 + MIN_PITCH
     notes = np.stack([pitches, events[is_note], ends[is_note]], axis=1)
-    return Piece((notes,), time_signature)
+    return Piece((notes,), time_signature, length=len(tokens))
 
 
 def _skyline(notes: np.ndarray, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -369,7 +372,7 @@ def decode_pianoroll(roll: Any, time_signature: str = "4/4") -> Piece:
         notes = _runs(voice_roll)
         notes[:, 0] += PIANOROLL_LOW
         voices.append(notes)
-    return Piece(tuple(voices), time_signature)
+    return Piece(tuple(voices), time_signature, length=roll.shape[1])
 
 
 def encode_frames(source: Any) -> np.ndarray:
@@ -410,7 +413,7 @@ def decode_frames(frames: Any, time_signature: str = "4/4") -> Piece:
         notes = _runs(roll)
         notes[:, 0] += FRAME_LOW
         voices.append(notes)
-    return Piece(tuple(voices), time_signature)
+    return Piece(tuple(voices), time_signature, length=len(frames) * STEPS_PER_QUARTER)
 
 
 # ------------------------------------------------------------------------------- music21 and files
@@ -487,7 +490,7 @@ def read(path: str | os.PathLike) -> Piece:
     if piece.n_notes == 0:
         raise MusegenError("the file has no notes", path)
     title = stream.metadata.title if stream.metadata is not None and stream.metadata.title else path.stem
-    return Piece(piece.voices, piece.time_signature, title)
+    return Piece(piece.voices, piece.time_signature, title, piece.length)
 
 
 def _pickup_quarters(part) -> Fraction:
@@ -507,7 +510,7 @@ def _stream_piece(stream) -> Piece:
 
     signatures = list(stream.recurse().getElementsByClass(music21.meter.TimeSignature))
     time_signature = signatures[0].ratioString if signatures else "4/4"
-    parts = list(stream.parts) if stream.hasPartLikeStreams() else [stream]
+    parts = list(stream.getElementsByClass(music21.stream.Part)) or [stream]
     pad = _pickup_quarters(parts[0]) if parts else Fraction(0)
     voices = []
     for part in parts:
@@ -521,9 +524,10 @@ def _stream_piece(stream) -> Piece:
             end = max(round((onset + length) * STEPS_PER_QUARTER), start + 1)
             for pitch in element.pitches:
                 notes.append((pitch.midi, start, end))
-        voices.append(np.array(sorted(notes), dtype=np.int64).reshape(-1, 3))
+        voices.append(np.array(sorted(notes, key=lambda n: (n[1], n[0], n[2])), dtype=np.int64).reshape(-1, 3))
     voices = [v for v in voices if len(v)] or voices[:1]
-    return Piece(tuple(voices), time_signature)
+    length = round((pad + Fraction(stream.highestTime)) * STEPS_PER_QUARTER)
+    return Piece(tuple(voices), time_signature, length=length)
 
 
 def _segments(notes: np.ndarray, n_steps: int, bar: int | None) -> list[tuple[int, int, list]]:
