@@ -105,7 +105,9 @@ def synthesize(
     return mix
 
 
-def wav_bytes(x: Any, tempo: float = 90.0, sample_rate: int = SAMPLE_RATE, time_signature: str | None = None) -> bytes:
+def wav_bytes(
+    x: Any, tempo: float = 90.0, sample_rate: int = SAMPLE_RATE, time_signature: str | None = None
+) -> bytes:
     """A mono 16-bit WAV file (bytes) of :func:`synthesize`'s output, for players and downloads.
 
     >>> from musegen_widgets.encoding import Piece

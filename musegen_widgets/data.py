@@ -184,7 +184,9 @@ def build(folder: str | os.PathLike | None = None, processes: int = 2, progress:
         "music21": music21.__version__,
         "skipped": skipped,
     }
-    _write_atomically(folder / MANIFEST_NAME, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    _write_atomically(
+        folder / MANIFEST_NAME, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    )
     _cache.cache_clear()
     return cache
 
@@ -302,9 +304,7 @@ def transpose_melody(tokens: np.ndarray, semitones: int) -> np.ndarray:
     is_note = tokens >= 2
     moved = tokens + np.where(is_note, semitones, 0)
     if is_note.any() and (moved[is_note].min() < 2 or moved[is_note].max() >= encoding.VOCAB_SIZE):
-        raise MusegenError(
-            f"transposing by {semitones} takes the melody outside {MIN_PITCH}-{MAX_PITCH}"
-        )
+        raise MusegenError(f"transposing by {semitones} takes the melody outside {MIN_PITCH}-{MAX_PITCH}")
     return moved
 
 
@@ -317,7 +317,11 @@ def transpositions(tokens: np.ndarray, shifts: Iterable[int] = range(-6, 6)) -> 
     tokens = np.asarray(tokens)
     notes = tokens[tokens >= 2]
     low, high = (notes.min(), notes.max()) if len(notes) else (2, 2)
-    return [tokens + np.where(tokens >= 2, s, 0) for s in shifts if low + s >= 2 and high + s < encoding.VOCAB_SIZE]
+    return [
+        tokens + np.where(tokens >= 2, s, 0)
+        for s in shifts
+        if low + s >= 2 and high + s < encoding.VOCAB_SIZE
+    ]
 
 
 def windows(sequences: Sequence[np.ndarray], length: int, hop: int | None = None) -> np.ndarray:
@@ -354,7 +358,9 @@ def _main(argv: list[str]) -> int:
             return 1
         print(f"{folder / CACHE_NAME}: checksum matches the manifest and a rebuild is byte-identical")
         return 0
-    print(f"usage: python -m musegen_widgets.data [build|check]; unknown command {command!r}", file=sys.stderr)
+    print(
+        f"usage: python -m musegen_widgets.data [build|check]; unknown command {command!r}", file=sys.stderr
+    )
     return 2
 
 

@@ -320,8 +320,8 @@ def decode(tokens: Any, time_signature: str = "4/4"):
     """A music21 score with one part from melody tokens (the inverse of :func:`encode`).
 
     >>> score = decode(np.array([pitch_to_token(60), HOLD, REST, HOLD]))
-    >>> [(n.nameWithOctave, n.quarterLength) for n in score.flatten().notesAndRests]
-    [('C4', 0.5), ('rest', 0.5)]
+    >>> [(n.fullName, n.quarterLength) for n in score.flatten().notesAndRests][:2]
+    [('C-natural in octave 4 Eighth Note', 0.5), ('Eighth Rest', 0.5)]
     """
     return to_stream(_melody_piece(tokens, time_signature))
 
@@ -472,7 +472,9 @@ def read(path: str | os.PathLike) -> Piece:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in _MIDI_SUFFIXES | _MUSICXML_SUFFIXES:
-        raise MusegenError("only MIDI (.mid, .midi) and MusicXML (.xml, .musicxml, .mxl) files are read", path)
+        raise MusegenError(
+            "only MIDI (.mid, .midi) and MusicXML (.xml, .musicxml, .mxl) files are read", path
+        )
     if not path.is_file():
         raise MusegenError("no such file", path)
     if path.stat().st_size == 0:
@@ -485,8 +487,11 @@ def read(path: str | os.PathLike) -> Piece:
     except MusegenError as error:
         raise MusegenError(str(error), path) from None
     except Exception as error:  # music21 raises many types for broken files
-        raise MusegenError(f"cannot be read as {'MIDI' if suffix in _MIDI_SUFFIXES else 'MusicXML'} "
-                           f"({type(error).__name__}: {error})", path) from None
+        raise MusegenError(
+            f"cannot be read as {'MIDI' if suffix in _MIDI_SUFFIXES else 'MusicXML'} "
+            f"({type(error).__name__}: {error})",
+            path,
+        ) from None
     if piece.n_notes == 0:
         raise MusegenError("the file has no notes", path)
     title = stream.metadata.title if stream.metadata is not None and stream.metadata.title else path.stem
@@ -524,7 +529,9 @@ def _stream_piece(stream) -> Piece:
             end = max(round((onset + length) * STEPS_PER_QUARTER), start + 1)
             for pitch in element.pitches:
                 notes.append((pitch.midi, start, end))
-        voices.append(np.array(sorted(notes, key=lambda n: (n[1], n[0], n[2])), dtype=np.int64).reshape(-1, 3))
+        voices.append(
+            np.array(sorted(notes, key=lambda n: (n[1], n[0], n[2])), dtype=np.int64).reshape(-1, 3)
+        )
     voices = [v for v in voices if len(v)] or voices[:1]
     length = round((pad + Fraction(stream.highestTime)) * STEPS_PER_QUARTER)
     return Piece(tuple(voices), time_signature, length=length)

@@ -27,7 +27,19 @@ VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
 VOICE_COLOURS = ("#d1495b", "#edae49", "#00798c", "#30638e")
 
 # 16th-step lengths that one written note can have, longest first, with their **kern duration.
-_KERN_LENGTHS = {24: "1.", 16: "1", 14: "2..", 12: "2.", 8: "2", 7: "4..", 6: "4.", 4: "4", 3: "8.", 2: "8", 1: "16"}
+_KERN_LENGTHS = {
+    24: "1.",
+    16: "1",
+    14: "2..",
+    12: "2.",
+    8: "2",
+    7: "4..",
+    6: "4.",
+    4: "4",
+    3: "8.",
+    2: "8",
+    1: "16",
+}
 _SHARP_ORDER = "fcgdaeb"
 _FLAT_ORDER = "beadgcf"
 _SHARP_NAMES = ("c", "c#", "d", "d#", "e", "f", "f#", "g", "g#", "a", "a#", "b")
@@ -69,7 +81,7 @@ def _clef(notes: np.ndarray, name: str = "") -> str:
     if name:
         return {"Soprano": "*clefG2", "Alto": "*clefG2", "Tenor": "*clefGv2", "Bass": "*clefF4"}[name]
     mean = notes[:, 0].mean() if len(notes) else 67
-    return "*clefG2" if mean >= 62 else "*clefGv2" if mean >= 53 else "*clefF4"
+    return "*clefG2" if mean >= 59 else "*clefGv2" if mean >= 50 else "*clefF4"
 
 
 def _voice_events(notes: np.ndarray, n_steps: int, bar: int, fifths: int) -> dict[int, str]:
@@ -113,7 +125,7 @@ def to_kern(x: Any, time_signature: str | None = None) -> str:
     piece = to_piece(x, time_signature)
     voices = [v for v in piece.voices] or [np.zeros((0, 3), np.int64)]
     n_steps, bar = piece.n_steps, piece.steps_per_bar
-    if n_steps == 0:
+    if piece.n_notes == 0:
         raise MusegenError("there are no notes to engrave")
     fifths = _key_fifths(piece)
     starts = [int(v[:, 1].min()) for v in voices if len(v)]
@@ -218,8 +230,8 @@ def pianoroll(x: Any, time_signature: str | None = None, ax=None):
     -------
     matplotlib.figure.Figure
     """
-    from matplotlib.figure import Figure
     from matplotlib.collections import PatchCollection
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch, Rectangle
 
     piece = to_piece(x, time_signature)
@@ -239,7 +251,9 @@ def pianoroll(x: Any, time_signature: str | None = None, ax=None):
     ax.set_ylabel("MIDI pitch")
     ax.grid(axis="x", alpha=0.3)
     if len(piece.voices) > 1:
-        names = VOICE_NAMES if len(piece.voices) == 4 else [f"voice {i + 1}" for i in range(len(piece.voices))]
+        names = (
+            VOICE_NAMES if len(piece.voices) == 4 else [f"voice {i + 1}" for i in range(len(piece.voices))]
+        )
         ax.legend(
             handles=[Patch(color=VOICE_COLOURS[i % 4], label=names[i]) for i in range(len(piece.voices))],
             loc="upper right",
@@ -249,4 +263,3 @@ def pianoroll(x: Any, time_signature: str | None = None, ax=None):
     if piece.title:
         ax.set_title(piece.title)
     return figure
-

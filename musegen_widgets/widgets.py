@@ -66,7 +66,9 @@ class ScoreView(widgets.VBox):
         If ``x`` is not music the course can show; the message says why.
     """
 
-    def __init__(self, x: Any, title: str | None = None, tempo: float = 90.0, time_signature: str | None = None):
+    def __init__(
+        self, x: Any, title: str | None = None, tempo: float = 90.0, time_signature: str | None = None
+    ):
         self._title = widgets.HTML()
         self._score = widgets.HTML(layout=widgets.Layout(width="100%", overflow="auto"))
         self._audio = widgets.Audio(format="wav", autoplay=False, loop=False)
@@ -78,8 +80,10 @@ class ScoreView(widgets.VBox):
             [
                 self._title,
                 self._score,
-                widgets.HBox([self._audio, self._roll_button, self._downloads],
-                             layout=widgets.Layout(align_items="center")),
+                widgets.HBox(
+                    [self._audio, self._roll_button, self._downloads],
+                    layout=widgets.Layout(align_items="center"),
+                ),
                 self._roll,
             ]
         )
@@ -96,7 +100,9 @@ class ScoreView(widgets.VBox):
         svg = render.score_svg(piece)
         wav = audio.wav_bytes(piece, self.tempo)
         filename = _safe_filename(title)
-        links = _download_link(encoding.midi_bytes(piece, self.tempo), f"{filename}.mid", "audio/midi", "MIDI")
+        links = _download_link(
+            encoding.midi_bytes(piece, self.tempo), f"{filename}.mid", "audio/midi", "MIDI"
+        )
         links += _download_link(
             encoding.musicxml_bytes(piece),
             f"{filename}.musicxml",

@@ -11,9 +11,11 @@ from musegen_widgets import encoding
 
 GOOD_TOKENS = np.array(
     [encoding.REST, encoding.HOLD, encoding.HOLD, encoding.HOLD]
-    + [encoding.pitch_to_token(67)] + [encoding.HOLD] * 3
+    + [encoding.pitch_to_token(67)]
+    + [encoding.HOLD] * 3
     + [encoding.pitch_to_token(69), encoding.HOLD, encoding.pitch_to_token(71), encoding.HOLD]
-    + [encoding.pitch_to_token(72)] + [encoding.HOLD] * 3
+    + [encoding.pitch_to_token(72)]
+    + [encoding.HOLD] * 3
 )
 
 
@@ -30,9 +32,9 @@ def bad_files(tmp_path: Path, good_midi: Path) -> dict[str, Path]:
         "truncated.mid": good_midi.read_bytes()[:30],
         "not_midi.mid": b"This is a text file that someone renamed.\n" * 3,
         "malformed.musicxml": b"<?xml version='1.0'?><score-partwise><part-list><score-part id='P1'>",
-        "no_notes.musicxml": encoding.musicxml_bytes(GOOD_TOKENS).replace(b"<note", b"<!--note").replace(
-            b"</note>", b"</note-->"
-        ),
+        "no_notes.musicxml": encoding.musicxml_bytes(GOOD_TOKENS)
+        .replace(b"<note", b"<!--note")
+        .replace(b"</note>", b"</note-->"),
         "picture.png": b"\x89PNG\r\n\x1a\n",
     }
     paths = {}

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from conftest import GOOD_TOKENS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import GOOD_TOKENS
 from musegen_widgets import encoding
 from musegen_widgets.encoding import HOLD, MAX_PITCH, MIN_PITCH, REST, Piece
 from musegen_widgets.errors import MusegenError
@@ -82,14 +82,23 @@ def test_pickup_is_padded_to_a_downbeat():
 
 def test_skyline_keeps_the_highest_note_of_chords():
     piece = Piece(([[60, 0, 4], [64, 0, 4], [67, 0, 2]],))
-    assert encoding.encode(piece).tolist() == [encoding.pitch_to_token(67), HOLD, encoding.pitch_to_token(64), HOLD]
+    assert encoding.encode(piece).tolist() == [
+        encoding.pitch_to_token(67),
+        HOLD,
+        encoding.pitch_to_token(64),
+        HOLD,
+    ]
 
 
 def test_vocabulary_constants_agree():
     assert encoding.VOCAB_SIZE == 2 + MAX_PITCH - MIN_PITCH + 1
     assert encoding.token_to_pitch(encoding.pitch_to_token(MIN_PITCH)) == MIN_PITCH
     assert encoding.token_to_pitch(encoding.VOCAB_SIZE - 1) == MAX_PITCH
-    assert [encoding.token_name(t) for t in (HOLD, REST, encoding.pitch_to_token(69))] == ["HOLD", "REST", "A4"]
+    assert [encoding.token_name(t) for t in (HOLD, REST, encoding.pitch_to_token(69))] == [
+        "HOLD",
+        "REST",
+        "A4",
+    ]
 
 
 def test_equal_temperament_formula():
