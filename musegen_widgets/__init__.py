@@ -17,7 +17,18 @@ Importing the package is cheap: music21, verovio, matplotlib and TensorFlow load
 needs them.
 """
 
+import os
+
 from .errors import MusegenError
 
-__all__ = ["MusegenError"]
+__all__ = ["MusegenError", "fast_mode"]
 __version__ = "0.1.0"
+
+
+def fast_mode() -> bool:
+    """Whether the course runs in CI's fast mode (``MUSEGEN_FAST=1``, set by the README's test command).
+
+    In fast mode, chapters that train a model train a tiny one for a few steps instead of loading the
+    shipped weights, so that CI exercises the training code in seconds.
+    """
+    return os.environ.get("MUSEGEN_FAST", "") not in ("", "0")

@@ -165,7 +165,7 @@ class Piece:
 
     def __repr__(self) -> str:
         return (
-            f"Piece({len(self.voices)} voices, {self.n_notes} notes, {self.n_steps} steps, "
+            f"Piece({len(self.voices)} voice{'' if len(self.voices) == 1 else 's'}, {self.n_notes} notes, {self.n_steps} steps, "
             f"{self.time_signature})"
         )
 
