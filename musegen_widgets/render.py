@@ -213,7 +213,9 @@ def score_svg(x: Any, width: int = 2000, scale: int = 40, time_signature: str | 
     )
     if not toolkit.loadData(kern):
         raise MusegenError("verovio could not engrave this music")
-    return toolkit.renderToSVG(1)
+    svg = toolkit.renderToSVG(1)
+    # let the score shrink to the width of the notebook, keeping its proportions
+    return svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
 
 
 def pianoroll(x: Any, time_signature: str | None = None, ax=None):

@@ -21,6 +21,10 @@ from .errors import MusegenError
 __all__ = ["ScoreView"]
 
 
+# white like paper (also in dark themes), as wide as the notebook, long scores scroll
+_SCORE_STYLE = "background:white;max-height:520px;overflow-y:auto;overflow-x:hidden"
+
+
 def _download_link(data: bytes, filename: str, mime: str, label: str) -> str:
     payload = base64.b64encode(data).decode("ascii")
     return (
@@ -76,17 +80,10 @@ class ScoreView(widgets.VBox):
         self._downloads = widgets.HTML()
         self._roll = widgets.Image(format="png", layout=widgets.Layout(display="none", max_width="100%"))
         self._roll_button.observe(self._toggle_roll, names="value")
-        super().__init__(
-            [
-                self._title,
-                self._score,
-                widgets.HBox(
-                    [self._audio, self._roll_button, self._downloads],
-                    layout=widgets.Layout(align_items="center"),
-                ),
-                self._roll,
-            ]
+        controls = widgets.HBox(
+            [self._audio, self._roll_button, self._downloads], layout=widgets.Layout(align_items="center")
         )
+        super().__init__([self._title, controls, self._score, self._roll])
         self.tempo = tempo
         self.piece: encoding.Piece | None = None
         self.update(x, title, time_signature)
@@ -112,7 +109,7 @@ class ScoreView(widgets.VBox):
         # everything computed: now swap it in, so a failure above leaves the old view intact
         self.piece = piece
         self._title.value = f"<b>{html.escape(title)}</b>" if title else ""
-        self._score.value = f'<div style="background:white;overflow-x:auto">{svg}</div>'
+        self._score.value = f'<div style="{_SCORE_STYLE}">{svg}</div>'
         self._audio.value = wav
         self._downloads.value = links
         self._roll.value = _pianoroll_png(piece) if self._roll_button.value else b""

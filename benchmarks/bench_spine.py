@@ -1,0 +1,167 @@
+"""Benchmarks of the course spine: import time, score rendering, synthesis, cache rebuild, chapter 00.
+
+Run from the repository's folder with the course's environment::
+
+    .venv/bin/python benchmarks/bench_spine.py            # everything (about 2 minutes on 2 cores)
+    .venv/bin/python benchmarks/bench_spine.py --quick    # skip the cache rebuild and the notebook run
+
+It prints one line per figure, with its target; copy them into benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def report(name: str, value: float, unit: str, target: str = "") -> None:
+    print(f"{name:58s} {value:10.2f} {unit:6s} {target}")
+
+
+def median_seconds(function, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_import() -> None:
+    def run(code: str) -> float:
+        return median_seconds(lambda: subprocess.run([sys.executable, "-c", code], check=True), 7)
+
+    bare = run("pass")
+    package = run("import musegen_widgets")
+    widgets = run("import musegen_widgets.widgets")
+    report("import musegen_widgets (beyond a bare interpreter)", package - bare, "s", "target <= 0.5 s")
+    report("import musegen_widgets.widgets (ipywidgets included)", widgets - bare, "s")
+
+
+def bench_render() -> None:
+    import music21
+    import verovio
+
+    from musegen_widgets import data, encoding, render
+
+    melodies = [m[: 8 * 16] for m in data.load_melodies("test")]
+    render.score_svg(melodies[0])  # load verovio's fonts once
+    melody_ms = statistics.median(median_seconds(lambda m=m: render.score_svg(m), 3) for m in melodies) * 1000
+    report("melody, 8 bars -> SVG (median over test chorales)", melody_ms, "ms", "target <= 50 ms")
+
+    pieces = data.load_pieces("test")
+    chorale_times = [median_seconds(lambda p=p: render.score_svg(p), 3) * 1000 for p in pieces]
+    report(
+        "four-voice chorale -> SVG (median over test chorales)",
+        statistics.median(chorale_times),
+        "ms",
+        "target <= 150 ms",
+    )
+    report("four-voice chorale -> SVG (slowest test chorale)", max(chorale_times), "ms", "target <= 150 ms")
+
+    # The route we avoid: music21 -> MusicXML -> verovio.
+    toolkit = verovio.toolkit()
+    verovio.enableLog(verovio.LOG_OFF)
+
+    def via_musicxml(piece):
+        xml = music21.musicxml.m21ToXml.GeneralObjectExporter().parse(encoding.to_stream(piece)).decode()
+        toolkit.loadData(xml)
+        return toolkit.renderToSVG(1)
+
+    musicxml_ms = (
+        statistics.median(median_seconds(lambda p=p: via_musicxml(p), 1) for p in pieces[:10]) * 1000
+    )
+    report("four-voice chorale via music21 MusicXML -> SVG (for comparison)", musicxml_ms, "ms")
+    report(
+        "speed-up of the **kern route over MusicXML", musicxml_ms / statistics.median(chorale_times[:10]), "x"
+    )
+
+
+def bench_synth() -> None:
+    from musegen_widgets import audio, data
+
+    pieces = data.load_pieces("test")
+    seconds_of_audio = sum(len(audio.synthesize(p)) for p in pieces) / audio.SAMPLE_RATE
+    audio._note.cache_clear()
+    start = time.perf_counter()
+    for piece in pieces:
+        audio.synthesize(piece)
+    cold = time.perf_counter() - start
+    start = time.perf_counter()
+    for piece in pieces:
+        audio.synthesize(piece)
+    warm = time.perf_counter() - start
+    report(
+        "synth real-time factor, four voices, empty note cache",
+        seconds_of_audio / cold,
+        "x",
+        "target >= 200x",
+    )
+    report(
+        "synth real-time factor, four voices, warm note cache", seconds_of_audio / warm, "x", "target >= 200x"
+    )
+    wav_ms = statistics.median(median_seconds(lambda p=p: audio.wav_bytes(p), 3) for p in pieces) * 1000
+    report("chorale -> WAV bytes (median)", wav_ms, "ms")
+
+
+def bench_rebuild() -> None:
+    from musegen_widgets import data
+
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        data.build(folder, progress=False)
+        seconds = time.perf_counter() - start
+        identical = (Path(folder) / data.CACHE_NAME).read_bytes() == (
+            data.data_dir() / data.CACHE_NAME
+        ).read_bytes()
+    report("chorale cache rebuild (2 processes)", seconds, "s")
+    print(f"{'rebuild byte-identical to the shipped cache':58s} {identical}")
+
+
+def bench_notebook() -> None:
+    notebook = ROOT / "notebooks" / "00_music_as_data.ipynb"
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "--output-dir",
+                folder,
+                str(notebook),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        seconds = time.perf_counter() - start
+    # ru_maxrss of waited-for descendants: the largest process, which is the kernel (kilobytes on Linux)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    report("chapter 00 run top to bottom: wall time", seconds, "s")
+    report(
+        "chapter 00 run top to bottom: peak RSS of the largest process", peak_mb, "MB", "Binder limit 2048 MB"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the cache rebuild and the notebook run")
+    quick = parser.parse_args().quick
+    bench_import()
+    bench_render()
+    bench_synth()
+    if not quick:
+        bench_rebuild()
+        bench_notebook()
