@@ -37,8 +37,18 @@ def bad_files(tmp_path: Path, good_midi: Path) -> dict[str, Path]:
         .replace(b"</note>", b"</note-->"),
         "picture.png": b"\x89PNG\r\n\x1a\n",
     }
+    files["absurd.mid"] = _midi_with_a_note_at(quarter=5000)  # a stray note two hours in
     paths = {}
     for name, content in files.items():
         paths[name] = tmp_path / name
         paths[name].write_bytes(content)
     return paths
+
+
+def _midi_with_a_note_at(quarter: float) -> bytes:
+    import music21
+
+    part = music21.stream.Part()
+    part.insert(0, music21.note.Note("C4", quarterLength=1))
+    part.insert(quarter, music21.note.Note("D4", quarterLength=1))
+    return music21.midi.translate.streamToMidiFile(part).writestr()

@@ -183,6 +183,7 @@ def test_bad_pieces_raise():
         ("malformed.musicxml", "cannot be read as MusicXML"),
         ("no_notes.musicxml", "no notes"),
         ("picture.png", "only MIDI"),
+        ("absurd.mid", "longer than"),
     ],
 )
 def test_bad_files_name_the_file_and_the_problem(bad_files, name, message):
