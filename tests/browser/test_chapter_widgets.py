@@ -1,0 +1,85 @@
+"""Each chapter with a widget, opened and run in a real JupyterLab page: the widgets really update."""
+
+from __future__ import annotations
+
+import pytest
+
+from musegen_widgets import encoding
+
+pytestmark = pytest.mark.browser
+
+AUDIO_DURATION = """audio => new Promise(resolve => {
+    if (audio.readyState >= 1) resolve(audio.duration);
+    else { audio.onloadedmetadata = () => resolve(audio.duration); audio.load(); }
+})"""
+
+
+def open_and_run_all(page, lab_url: str, notebook: str, n_views: int) -> None:
+    page.goto(f"{lab_url}/lab/tree/notebooks/{notebook}")
+    page.wait_for_selector(".jp-Notebook", timeout=90_000)
+    kernel_idle = (
+        "() => [...document.querySelectorAll('.jp-StatusBar-Widget')].some(e => e.innerText.includes('Idle'))"
+    )
+    page.wait_for_function(kernel_idle, timeout=90_000)
+    page.click("text=Run", timeout=10_000)
+    page.click("text=Run All Cells", timeout=10_000)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.widget-vbox audio').length >= {n_views}", timeout=300_000
+    )
+    page.wait_for_function(kernel_idle, timeout=300_000)
+
+
+def score_and_audio(view) -> tuple[str, str]:
+    svg = view.locator(".widget-html svg").first.inner_html()
+    audio = view.locator("audio").first.get_attribute("src")
+    return svg, audio
+
+
+def test_chapter_00_score_view(page, lab_url, artifacts, tmp_path):
+    open_and_run_all(page, lab_url, "00_music_as_data.ipynb", n_views=4)
+    views = page.locator(".widget-vbox:has(audio)")
+    first = views.first
+    first.scroll_into_view_if_needed()
+    first.screenshot(path=str(artifacts / "00_score_view.png"))
+
+    # an engraved score, and a playable sound
+    assert first.locator(".widget-html svg").count() >= 1
+    assert first.locator(".widget-html svg g.measure").count() > 10
+    duration = first.locator("audio").first.evaluate(AUDIO_DURATION)
+    assert duration > 10  # a chorale lasts well over ten seconds at 90 quarter notes per minute
+
+    # the piano-roll toggle shows a picture
+    first.locator("button:has-text('Piano roll')").click()
+    roll = first.locator("img").first
+    page.wait_for_function("img => img.naturalWidth > 0", arg=roll.element_handle(), timeout=30_000)
+    first.screenshot(path=str(artifacts / "00_score_view_pianoroll.png"))
+
+    # downloads give files that read back as the same music
+    pieces = []
+    for label, suffix in [("MIDI", ".mid"), ("MusicXML", ".musicxml")]:
+        with page.expect_download() as download:
+            first.locator(f"a.musegen-download:has-text('{label}')").click()
+        path = tmp_path / f"download{suffix}"
+        download.value.save_as(path)
+        assert download.value.suggested_filename.endswith(suffix)
+        pieces.append(encoding.read(path))
+    assert pieces[0] == pieces[1] and pieces[0].n_notes > 100
+
+    # the chorale menu drives a view: the score and the sound change
+    picker_view = page.locator(".widget-vbox:has(select)").first
+    picker_view.scroll_into_view_if_needed()
+    view = picker_view.locator(".widget-vbox:has(audio)").first
+    before = score_and_audio(view)
+    options = picker_view.locator("select option").all_inner_texts()
+    picker_view.locator("select").select_option(options[3])
+    page.wait_for_function(
+        "([view, old]) => view.querySelector('audio').src !== old",
+        arg=[view.element_handle(), before[1]],
+        timeout=60_000,
+    )
+    after = score_and_audio(view)
+    assert after[0] != before[0] and after[1] != before[1]
+    assert view.locator("audio").first.evaluate(AUDIO_DURATION) > 5
+    picker_view.screenshot(path=str(artifacts / "00_chorale_picker.png"))
+
+    assert page.console_errors == []

@@ -1,0 +1,105 @@
+"""The README's set-up command works in an empty folder, with nothing from this checkout but its commits.
+
+CI itself runs the README's *test* command in a fresh clone; this test does the same for the *lab*
+command: it clones the repository, runs the command exactly as the README shows it (a JupyterLab config
+in a private JUPYTER_CONFIG_DIR only picks the port and token and stops a browser from opening), waits
+until JupyterLab answers over HTTP and serves chapter 00, and stops it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from test_project import ROOT, readme_commands
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: nothing to clone")
+    folder = tmp_path_factory.mktemp("fresh") / "musegen"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(folder)], check=True)
+    return folder
+
+
+def test_readme_lab_command_starts_jupyterlab_on_chapter_00(clone, tmp_path):
+    lab_command = readme_commands()[0]
+    port, token = free_port(), "fresh-machine"
+    config = tmp_path / "jupyter-config"
+    config.mkdir()
+    (config / "jupyter_server_config.py").write_text(
+        f"c.ServerApp.port = {port}\nc.ServerApp.ip = '127.0.0.1'\nc.ServerApp.open_browser = False\n"
+        f"c.ServerApp.allow_root = True\nc.IdentityProvider.token = '{token}'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "JUPYTER", "MUSEGEN"))}
+    env["JUPYTER_CONFIG_DIR"] = str(config)
+    log = tmp_path / "lab.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            ["bash", "-c", lab_command],
+            cwd=clone,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 20 * 60  # creating the environment installs everything
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=5):
+                    break
+            except OSError:
+                assert process.poll() is None, f"the lab command stopped early:\n{log.read_text()[-3000:]}"
+                assert time.monotonic() < deadline, "JupyterLab did not answer within 20 minutes"
+                time.sleep(2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=30) as page:
+            assert page.status == 200 and b"JupyterLab" in page.read()
+        url = f"http://127.0.0.1:{port}/api/contents/notebooks/00_music_as_data.ipynb?token={token}"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            notebook = json.load(response)
+        assert notebook["content"]["cells"][0]["source"].startswith("# 00 · Music as data")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+    # The same environment runs the test command's pytest: it finds the unit, doctest and notebook tests.
+    collected = subprocess.run(
+        [
+            str(clone / ".venv/bin/python"),
+            "-m",
+            "pytest",
+            "--nbval",
+            "--collect-only",
+            "-q",
+            "-m",
+            "not slow",
+        ],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert collected.returncode == 0, collected.stdout[-3000:]
+    assert "notebooks/00_music_as_data.ipynb::Cell 0" in collected.stdout
+    assert int(collected.stdout.strip().splitlines()[-1].split()[0].split("/")[0]) > 100
