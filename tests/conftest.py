@@ -1,22 +1,25 @@
-"""Shared fixtures: a small corpus of broken files made by the tests themselves."""
+"""Shared fixtures: broken files made by the tests, and for tests/browser a real JupyterLab and Chromium.
+
+Chromium comes from Debian's package (``apt-get install -y chromium``), installed here when missing and the
+tests run as root on a Debian-like machine; Playwright never downloads a browser of its own.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
+from samples import GOOD_TOKENS
 
 from musegen_widgets import encoding
-
-GOOD_TOKENS = np.array(
-    [encoding.REST, encoding.HOLD, encoding.HOLD, encoding.HOLD]
-    + [encoding.pitch_to_token(67)]
-    + [encoding.HOLD] * 3
-    + [encoding.pitch_to_token(69), encoding.HOLD, encoding.pitch_to_token(71), encoding.HOLD]
-    + [encoding.pitch_to_token(72)]
-    + [encoding.HOLD] * 3
-)
 
 
 @pytest.fixture
@@ -52,3 +55,140 @@ def _midi_with_a_note_at(quarter: float) -> bytes:
     part.insert(0, music21.note.Note("C4", quarterLength=1))
     part.insert(quarter, music21.note.Note("D4", quarterLength=1))
     return music21.midi.translate.streamToMidiFile(part).writestr()
+
+
+# ------------------------------------------------------------------ real JupyterLab and Chromium
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+TOKEN = "musegen-browser-tests"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _install_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip(f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
+    assert CHROMIUM.exists()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def lab_url():
+    """A JupyterLab server on a copy of notebooks/, so that autosave never touches the course."""
+    folder = Path(tempfile.mkdtemp(prefix="musegen-lab-"))
+    shutil.copytree(ROOT / "notebooks", folder / "notebooks")
+    port = free_port()
+    log = open(folder / "jupyter.log", "wb")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={folder}",
+            "--LabApp.news_url=",
+            "--ServerApp.disable_check_xsrf=False",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={
+            **os.environ,
+            "MUSEGEN_FAST": "1",
+            # a first-time user's JupyterLab: no saved settings or workspaces from earlier runs
+            "JUPYTERLAB_SETTINGS_DIR": str(folder / "settings"),
+            "JUPYTERLAB_WORKSPACES_DIR": str(folder / "workspaces"),
+        },
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None:
+                    raise RuntimeError((folder / "jupyter.log").read_text()) from None
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("JupyterLab did not answer within 60 s")
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where screenshots go (not committed)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _install_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, lab_url):
+    """A fresh browser context (its own empty profile), with console errors collected."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{lab_url}/lab?token={TOKEN}")  # logs in: the server answers with a cookie
+    page.console_errors = []
+    page.on(
+        "console",
+        lambda message: (
+            page.console_errors.append(f"{message.text} ({message.location.get('url')})")
+            if message.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    page.on(
+        "response",
+        lambda response: (
+            page.console_errors.append(f"HTTP {response.status} for {response.url}")
+            if response.status >= 400
+            else None
+        ),
+    )
+    yield page
+    context.close()

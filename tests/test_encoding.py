@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from conftest import GOOD_TOKENS
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from samples import GOOD_TOKENS
 
 from musegen_widgets import encoding
 from musegen_widgets.encoding import HOLD, MAX_PITCH, MIN_PITCH, REST, Piece

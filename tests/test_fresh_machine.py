@@ -11,22 +11,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from test_project import ROOT, readme_commands
+from conftest import ROOT, free_port
+from test_project import readme_commands
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +66,8 @@ def test_readme_lab_command_starts_jupyterlab_on_chapter_00(clone, tmp_path):
                 time.sleep(2)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=30) as page:
             assert page.status == 200 and b"JupyterLab" in page.read()
-        url = f"http://127.0.0.1:{port}/api/contents/notebooks/00_music_as_data.ipynb?token={token}"
+        # given a notebook, JupyterLab serves its folder, notebooks/, and opens the notebook
+        url = f"http://127.0.0.1:{port}/api/contents/00_music_as_data.ipynb?token={token}"
         with urllib.request.urlopen(url, timeout=30) as response:
             notebook = json.load(response)
         assert notebook["content"]["cells"][0]["source"].startswith("# 00 · Music as data")

@@ -2,8 +2,8 @@ import re
 
 import numpy as np
 import pytest
-from conftest import GOOD_TOKENS
 from matplotlib.figure import Figure
+from samples import GOOD_TOKENS
 
 from musegen_widgets import data, encoding, render
 from musegen_widgets.errors import MusegenError

@@ -4,7 +4,7 @@ import re
 import ipywidgets
 import numpy as np
 import pytest
-from conftest import GOOD_TOKENS
+from samples import GOOD_TOKENS
 
 from musegen_widgets import data, encoding
 from musegen_widgets.errors import MusegenError
