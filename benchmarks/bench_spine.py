@@ -11,6 +11,7 @@ It prints one line per figure, with its target; copy them into benchmarks/README
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,7 @@ def report(name: str, value: float, unit: str, target: str = "") -> None:
     met = ""
     if target.startswith("target"):
         _, op, bound = target.split()[:3]
-        number = float(bound.rstrip("xmsMBGB").replace(",", ""))
+        number = float(re.match(r"[\d.]+", bound.replace(",", "")).group())
         met = "yes" if (value <= number if op == "<=" else value >= number) else "no"
     ROWS.append(
         {"figure": name, "value": value, "unit": unit, "target": target.removeprefix("target "), "met": met}

@@ -243,6 +243,8 @@ def token_name(token: int) -> str:
 
 def _check_tokens(tokens: Any) -> np.ndarray:
     tokens = np.asarray(tokens)
+    if tokens.size == 0:
+        raise MusegenError("the melody has no tokens")
     if tokens.ndim != 1 or not np.issubdtype(tokens.dtype, np.integer):
         raise MusegenError(f"melody tokens must be a 1-D integer array, got {tokens.dtype} {tokens.shape}")
     if len(tokens) == 0:

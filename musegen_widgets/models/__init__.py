@@ -1,0 +1,55 @@
+"""The course's trained models, and the shipped weights that load by default (chapters 01-03).
+
+``load_pretrained(name)`` builds the model and loads ``data/NAME.weights.h5`` after checking its SHA-256
+against ``data/MANIFEST.json``. TensorFlow is imported here, not when the package is.
+
+==================  =====================================================  ==========
+name                model                                                  chapter
+==================  =====================================================  ==========
+``melody_lstm``     :class:`~musegen_widgets.models.melody_lstm.MelodyLSTM`  01
+==================  =====================================================  ==========
+
+Reproduce a model's weights with ``python -m musegen_widgets.train NAME``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from .. import data
+from ..errors import MusegenError
+
+__all__ = ["load_pretrained", "PRETRAINED"]
+
+PRETRAINED = ("melody_lstm",)
+
+
+def load_pretrained(name: str):
+    """The trained model ``name``, with its shipped weights checked and loaded.
+
+    Raises
+    ------
+    MusegenError
+        For an unknown name, or missing or corrupt weights (the message says how to rebuild them).
+    """
+    if name not in PRETRAINED:
+        raise MusegenError(f"no pretrained model {name!r}; the course has {', '.join(PRETRAINED)}")
+    folder = data.data_dir()
+    path = folder / f"{name}.weights.h5"
+    rebuild = f"rebuild them with `python -m musegen_widgets.train {name}`"
+    entry = data._read_manifest(folder).get(path.name)
+    if entry is None or not path.exists():
+        raise MusegenError(f"the weights are missing (or not in the manifest); {rebuild}", path)
+    if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
+        raise MusegenError(f"the weights are corrupt (their SHA-256 is not the manifest's); {rebuild}", path)
+    from .melody_lstm import MelodyLSTM
+
+    model = MelodyLSTM(**entry["config"])
+    model(data.load_melodies("test")[0][None, :16])  # build the layers before loading
+    try:
+        model.load_weights(path)
+    except Exception as error:  # h5py and Keras raise many types for a damaged file
+        raise MusegenError(
+            f"the weights cannot be loaded ({type(error).__name__}: {error}); {rebuild}", path
+        ) from None
+    return model

@@ -1,0 +1,144 @@
+"""n-gram (Markov) models of melody tokens: the yardstick every neural model must beat (chapter 01).
+
+An order-``n`` model predicts a token from the ``n - 1`` tokens before it. Counts alone give zero
+probability to anything unseen, so the estimate is smoothed with **Witten-Bell interpolation**: with
+``c(h)`` the count of context ``h``, ``c(h, w)`` the count of ``w`` after it and ``t(h)`` the number of
+distinct tokens seen after it,
+
+.. math::
+
+    P(w \\mid h) = \\frac{c(h, w) + t(h)\\, P(w \\mid h')}{c(h) + t(h)},
+
+where ``h'`` is ``h`` without its oldest token, down to the uniform distribution over the vocabulary. A
+context seen often with few different continuations trusts its own counts; a rare or varied one leans on
+the shorter context.
+
+One model of order ``max_order`` holds the counts of every shorter context too, so ``nll(..., order=k)``
+evaluates every order up to it from a single fit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from .encoding import VOCAB_SIZE
+from .errors import MusegenError
+
+__all__ = ["NGramModel"]
+
+_START = -1  # pads the context before the first token
+
+
+class NGramModel:
+    """A Witten-Bell smoothed n-gram model over melody tokens.
+
+    Parameters
+    ----------
+    max_order
+        Largest order ``n`` (context of ``n - 1`` tokens) that :meth:`fit` counts.
+    vocab_size
+        Number of tokens.
+
+    Examples
+    --------
+    >>> model = NGramModel(max_order=2).fit([np.array([2, 0, 3, 0, 2, 0, 3, 0])])
+    >>> p = model.distribution([2])  # after token 2 always came 0
+    >>> bool(p.argmax() == 0), bool(np.isclose(p.sum(), 1.0))
+    (True, True)
+    """
+
+    def __init__(self, max_order: int = 8, vocab_size: int = VOCAB_SIZE):
+        if not 1 <= max_order <= 32:
+            raise MusegenError(f"order must be between 1 and 32, got {max_order}")
+        self.max_order = max_order
+        self.vocab_size = vocab_size
+        self._counts: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        self._tables: dict[tuple, tuple[np.ndarray, np.ndarray, float, int]] = {}
+
+    def fit(self, sequences: Iterable[Sequence[int]]) -> NGramModel:
+        """Count every context of length ``0 .. max_order - 1`` in the sequences; returns ``self``."""
+        k = self.max_order - 1
+        for sequence in sequences:
+            padded = [_START] * k + [int(t) for t in sequence]
+            for i in range(k, len(padded)):
+                token = padded[i]
+                for length in range(k + 1):
+                    self._counts[tuple(padded[i - length : i])][token] += 1
+        self._tables = {
+            context: (
+                np.fromiter(following.keys(), dtype=np.int64),
+                np.fromiter(following.values(), dtype=np.float64),
+                float(sum(following.values())),
+                len(following),
+            )
+            for context, following in self._counts.items()
+        }
+        return self
+
+    def distribution(self, context: Sequence[int], order: int | None = None) -> np.ndarray:
+        """``P(· | context)`` over the vocabulary, from the last ``order - 1`` tokens of the context."""
+        order = self.max_order if order is None else order
+        if not 1 <= order <= self.max_order:
+            raise MusegenError(f"order must be between 1 and {self.max_order}, got {order}")
+        if not self._tables:
+            raise MusegenError("the model has not been fitted")
+        history = [_START] * (order - 1) + [int(t) for t in context]
+        history = history[len(history) - (order - 1) :] if order > 1 else []
+        p = np.full(self.vocab_size, 1.0 / self.vocab_size)
+        for length in range(order):
+            table = self._tables.get(tuple(history[len(history) - length :]) if length else ())
+            if table is None:
+                break  # a longer context that was never seen cannot have been seen either
+            tokens, counts, total, types = table
+            smoothed = types * p
+            smoothed[tokens] += counts
+            p = smoothed / (total + types)
+        return p
+
+    def nll(self, sequences: Iterable[Sequence[int]], order: int | None = None, skip_first: int = 1) -> float:
+        """Mean negative log-likelihood in nats per token over the sequences.
+
+        Parameters
+        ----------
+        skip_first
+            Tokens at the start of each sequence that are given but not predicted. The default of 1 matches
+            how the neural models of the course are scored: each token from the second on, given all before.
+        """
+        total, count = 0.0, 0
+        for sequence in sequences:
+            sequence = [int(t) for t in sequence]
+            for i in range(skip_first, len(sequence)):
+                context = sequence[max(0, i - self.max_order + 1) : i]
+                total -= np.log(self.distribution(context, order)[sequence[i]])
+                count += 1
+        if count == 0:
+            raise MusegenError("no tokens to score")
+        return total / count
+
+    def __call__(self, tokens) -> np.ndarray:
+        """Next-token log-probabilities ``(batch, time, vocab)`` for int tokens ``(batch, time)``: the same
+        contract as the course's neural models, so the same scoring and sampling code serves both."""
+        tokens = np.asarray(tokens)
+        out = np.empty((*tokens.shape, self.vocab_size))
+        for row, sequence in enumerate(tokens.tolist()):
+            for t in range(len(sequence)):
+                context = sequence[max(0, t + 2 - self.max_order) : t + 1]
+                out[row, t] = np.log(self.distribution(context))
+        return out
+
+    def stepper(self) -> _NGramStepper:
+        """An incremental sampler's view: ``feed(token)`` returns log-probabilities of the next token."""
+        return _NGramStepper(self)
+
+
+class _NGramStepper:
+    def __init__(self, model: NGramModel):
+        self.model, self.context = model, []
+
+    def feed(self, token: int) -> np.ndarray:
+        keep = self.model.max_order - 1
+        self.context = (self.context + [int(token)])[-keep:] if keep else []
+        return np.log(self.model.distribution(self.context))

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from musegen_widgets import data, encoding, sampling
+from musegen_widgets.errors import MusegenError
+from musegen_widgets.ngram import NGramModel
+
+
+def test_witten_bell_by_hand():
+    # after "2" the training data continued with 0 twice and 3 once: c(h)=3, t(h)=2
+    model = NGramModel(max_order=2, vocab_size=4).fit([[2, 0, 2, 0, 2, 3]])
+    unigram = NGramModel(max_order=1, vocab_size=4).fit([[2, 0, 2, 0, 2, 3]])
+    # the unigram: counts 0:2, 2:3, 3:1 (n=6, t=3) interpolated with uniform 1/4
+    expected_unigram = (np.array([2, 0, 3, 1]) + 3 * 0.25) / (6 + 3)
+    assert np.allclose(unigram.distribution([]), expected_unigram)
+    expected = (np.array([2, 0, 0, 1]) + 2 * expected_unigram) / (3 + 2)
+    assert np.allclose(model.distribution([2]), expected)
+    assert np.allclose(model.distribution([2], order=1), expected_unigram)
+
+
+def test_distributions_sum_to_one_and_unseen_contexts_back_off():
+    model = NGramModel(max_order=4).fit(data.load_melodies("train")[:20])
+    for context in ([], [5], [encoding.HOLD] * 3, [40, 41, 42]):
+        p = model.distribution(context)
+        assert np.isclose(p.sum(), 1.0) and (p > 0).all()
+
+
+def test_higher_orders_fit_training_data_better():
+    train = data.load_melodies("train")[:40]
+    model = NGramModel(max_order=6).fit(train)
+    nlls = [model.nll(train, order) for order in range(1, 7)]
+    assert all(a > b for a, b in zip(nlls, nlls[1:]))
+
+
+def test_call_matches_the_stepper_and_the_scoring():
+    from musegen_widgets.metrics import sequence_nll
+
+    train, test = data.load_melodies("train")[:30], data.load_melodies("test")[:3]
+    model = NGramModel(max_order=5).fit(train)
+    melody = test[0][:40]
+    logits = model(melody[None, :-1])[0]
+    stepper = model.stepper()
+    stepped = np.array([stepper.feed(t) for t in melody[:-1]])
+    assert np.allclose(logits, stepped)
+    assert np.isclose(sequence_nll(model, test), model.nll(test))
+
+
+def test_samples_are_valid_melodies():
+    model = NGramModel(max_order=8).fit(data.load_melodies("train"))
+    tokens = sampling.sample(model, steps=64, seed=1)
+    assert len(tokens) == 65 and tokens.min() >= 0 and tokens.max() < encoding.VOCAB_SIZE
+    assert np.array_equal(tokens, sampling.sample(model, steps=64, seed=1))
+
+
+def test_bad_orders():
+    with pytest.raises(MusegenError, match="order"):
+        NGramModel(max_order=0)
+    with pytest.raises(MusegenError, match="not been fitted"):
+        NGramModel(3).distribution([1])
+    with pytest.raises(MusegenError, match="order"):
+        NGramModel(3).fit([[1, 2, 3]]).distribution([1], order=4)
