@@ -1,4 +1,5 @@
 import base64
+import datetime
 import re
 
 import ipywidgets
@@ -56,3 +57,86 @@ def test_piano_roll_toggle():
     assert view._roll.value[:8] == b"\x89PNG\r\n\x1a\n" and view._roll.layout.display is None
     view.update(data.load_melodies("test")[0])
     assert view._roll.value[:4] == b"\x89PNG"  # stays open and follows the music
+
+
+def upload(name: str, content: bytes) -> dict:
+    """What ipywidgets' FileUpload holds after a user picks a file."""
+    return {
+        "name": name,
+        "type": "",
+        "size": len(content),
+        "content": memoryview(content),
+        "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+    }
+
+
+@pytest.fixture(scope="module")
+def ngram():
+    from musegen_widgets.ngram import NGramModel
+
+    return NGramModel(max_order=6).fit(data.load_melodies("train"))
+
+
+def test_sampler_widget_resamples_on_every_control(ngram):
+    from musegen_widgets.widgets import SamplerWidget
+
+    sampler = SamplerWidget(ngram, debounce=0)
+    assert len(sampler.tokens) == 16 * sampler.bars.value
+    assert "<svg" in sampler.view._score.value and "<polyline" in sampler.probabilities.value
+    seen = {sampler.view._audio.value}
+    for control, value in [
+        (sampler.temperature, 1.5),
+        (sampler.cut, "top-k"),
+        (sampler.top_k, 3),
+        (sampler.seed, 5),
+        (sampler.bars, 4),
+    ]:
+        control.value = value
+        assert sampler.view._audio.value not in seen, f"{control.description} did not resample"
+        seen.add(sampler.view._audio.value)
+    assert len(sampler.tokens) == 64
+    sampler.resample_button.click()
+    assert sampler.seed.value == 6 and sampler.view._audio.value not in seen
+
+
+def test_sampler_widget_primer_from_the_corpus_and_from_an_upload(ngram, good_midi, bad_files):
+    from musegen_widgets.widgets import SamplerWidget
+
+    sampler = SamplerWidget(ngram, debounce=0, primer_bars=1)
+    chorale = sampler.primer.options[1]
+    sampler.primer.value = chorale
+    assert np.array_equal(sampler.tokens[:16], data.load_melodies("test")[0][:16])
+
+    before = sampler.view._audio.value
+    sampler.upload.value = (upload("notes.mid", bad_files["not_midi.mid"].read_bytes()),)
+    assert "notes.mid: not a MIDI file" in sampler.message.value and sampler.view._audio.value == before
+
+    sampler.upload.value = (upload("tune.mid", good_midi.read_bytes()),)
+    assert sampler.primer.value == "(uploaded file)" and sampler.message.value == ""
+    assert np.array_equal(sampler.tokens[:16], GOOD_TOKENS[:16])
+
+
+def test_sampler_widget_debounces_slider_drags(ngram):
+    import time
+
+    from musegen_widgets.widgets import SamplerWidget
+
+    sampler = SamplerWidget(ngram, debounce=0.2)
+    calls = []
+    original = sampler.refresh
+    sampler.refresh = lambda: (calls.append(1), original())
+    for value in (0.5, 0.6, 0.7, 0.8, 0.9):
+        sampler.temperature.value = value
+    time.sleep(0.6)
+    assert len(calls) == 1
+    assert "temperature 0.90" in sampler.view._title.value
+
+
+def test_sampler_widget_shows_bad_settings_as_a_message(ngram):
+    from musegen_widgets.widgets import SamplerWidget
+
+    sampler = SamplerWidget(ngram, debounce=0)
+    before = sampler.view._audio.value
+    sampler.model = None  # a broken model: the widget must not take the kernel down with it
+    sampler.seed.value = 3
+    assert sampler.message.value and sampler.view._audio.value == before
