@@ -1,17 +1,19 @@
 """n-gram (Markov) models of melody tokens: the yardstick every neural model must beat (chapter 01).
 
 An order-``n`` model predicts a token from the ``n - 1`` tokens before it. Counts alone give zero
-probability to anything unseen, so the estimate is smoothed with **Witten-Bell interpolation**: with
-``c(h)`` the count of context ``h``, ``c(h, w)`` the count of ``w`` after it and ``t(h)`` the number of
-distinct tokens seen after it,
+probability to anything unseen, so the estimate is smoothed by interpolating with shorter contexts. With
+``c(h)`` the count of context ``h``, ``c(h, w)`` the count of ``w`` after it, ``t(h)`` the number of
+distinct tokens seen after it and ``h'`` the context without its oldest token:
 
-.. math::
+* **Witten-Bell**: ``P(w|h) = (c(h, w) + t(h) P(w|h')) / (c(h) + t(h))``. A context seen often with few
+  different continuations trusts its own counts; a rare or varied one leans on the shorter context.
+* **interpolated Kneser-Ney** (the default, usually the stronger):
+  ``P(w|h) = max(c(h, w) - D, 0) / c(h) + D t(h) / c(h) · P(w|h')``, where every *shorter* context counts
+  not how often ``w`` followed it but after how many different tokens (its *continuation* count): a token
+  that is frequent only in one fixed phrase should not get much weight when that phrase is absent. The
+  discount is ``D = n1 / (n1 + 2 n2)`` per context length, from the numbers of counts equal to 1 and 2.
 
-    P(w \\mid h) = \\frac{c(h, w) + t(h)\\, P(w \\mid h')}{c(h) + t(h)},
-
-where ``h'`` is ``h`` without its oldest token, down to the uniform distribution over the vocabulary. A
-context seen often with few different continuations trusts its own counts; a rare or varied one leans on
-the shorter context.
+Both end in the uniform distribution over the vocabulary, so nothing gets probability zero.
 
 One model of order ``max_order`` holds the counts of every shorter context too, so ``nll(..., order=k)``
 evaluates every order up to it from a single fit.
@@ -33,12 +35,14 @@ _START = -1  # pads the context before the first token
 
 
 class NGramModel:
-    """A Witten-Bell smoothed n-gram model over melody tokens.
+    """A smoothed n-gram model over melody tokens (interpolated Kneser-Ney or Witten-Bell).
 
     Parameters
     ----------
     max_order
         Largest order ``n`` (context of ``n - 1`` tokens) that :meth:`fit` counts.
+    smoothing
+        ``"kneser-ney"`` or ``"witten-bell"``.
     vocab_size
         Number of tokens.
 
@@ -50,13 +54,16 @@ class NGramModel:
     (True, True)
     """
 
-    def __init__(self, max_order: int = 8, vocab_size: int = VOCAB_SIZE):
+    def __init__(self, max_order: int = 8, smoothing: str = "kneser-ney", vocab_size: int = VOCAB_SIZE):
         if not 1 <= max_order <= 32:
             raise MusegenError(f"order must be between 1 and 32, got {max_order}")
-        self.max_order = max_order
-        self.vocab_size = vocab_size
+        if smoothing not in ("kneser-ney", "witten-bell"):
+            raise MusegenError(f"smoothing must be 'kneser-ney' or 'witten-bell', not {smoothing!r}")
+        self.max_order, self.smoothing, self.vocab_size = max_order, smoothing, vocab_size
         self._counts: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self._tables: dict[tuple, tuple[np.ndarray, np.ndarray, float, int]] = {}
+        self._continuation: dict[tuple, tuple[np.ndarray, np.ndarray, float, int]] = {}
+        self._discounts: dict[tuple[bool, int], float] = {}
 
     def fit(self, sequences: Iterable[Sequence[int]]) -> NGramModel:
         """Count every context of length ``0 .. max_order - 1`` in the sequences; returns ``self``."""
@@ -67,15 +74,21 @@ class NGramModel:
                 token = padded[i]
                 for length in range(k + 1):
                     self._counts[tuple(padded[i - length : i])][token] += 1
-        self._tables = {
-            context: (
-                np.fromiter(following.keys(), dtype=np.int64),
-                np.fromiter(following.values(), dtype=np.float64),
-                float(sum(following.values())),
-                len(following),
-            )
-            for context, following in self._counts.items()
-        }
+        continuation: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for context, following in self._counts.items():
+            if context:
+                for token in following:
+                    continuation[context[1:]][token] += 1  # one more distinct token before context[1:]
+        self._tables = {context: _table(following) for context, following in self._counts.items()}
+        self._continuation = {context: _table(following) for context, following in continuation.items()}
+        for is_continuation, tables in ((False, self._tables), (True, self._continuation)):
+            ones, twos = defaultdict(int), defaultdict(int)
+            for context, (_, counts, _, _) in tables.items():
+                ones[len(context)] += int((counts == 1).sum())
+                twos[len(context)] += int((counts == 2).sum())
+            for length in range(self.max_order):
+                n1, n2 = ones[length], twos[length]
+                self._discounts[is_continuation, length] = n1 / (n1 + 2 * n2) if n1 + n2 else 0.5
         return self
 
     def distribution(self, context: Sequence[int], order: int | None = None) -> np.ndarray:
@@ -89,13 +102,21 @@ class NGramModel:
         history = history[len(history) - (order - 1) :] if order > 1 else []
         p = np.full(self.vocab_size, 1.0 / self.vocab_size)
         for length in range(order):
-            table = self._tables.get(tuple(history[len(history) - length :]) if length else ())
+            context = tuple(history[len(history) - length :]) if length else ()
+            lower = self.smoothing == "kneser-ney" and length < order - 1
+            table = (self._continuation if lower else self._tables).get(context)
             if table is None:
                 break  # a longer context that was never seen cannot have been seen either
             tokens, counts, total, types = table
-            smoothed = types * p
-            smoothed[tokens] += counts
-            p = smoothed / (total + types)
+            if self.smoothing == "witten-bell":
+                smoothed = types * p
+                smoothed[tokens] += counts
+                p = smoothed / (total + types)
+            else:
+                discount = self._discounts[lower, length]
+                smoothed = (discount * types / total) * p
+                smoothed[tokens] += np.maximum(counts - discount, 0.0) / total
+                p = smoothed
         return p
 
     def nll(self, sequences: Iterable[Sequence[int]], order: int | None = None, skip_first: int = 1) -> float:
@@ -132,6 +153,16 @@ class NGramModel:
     def stepper(self) -> _NGramStepper:
         """An incremental sampler's view: ``feed(token)`` returns log-probabilities of the next token."""
         return _NGramStepper(self)
+
+
+def _table(following: dict[int, int]) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Tokens seen after a context, their counts, the total and the number of distinct tokens."""
+    return (
+        np.fromiter(following.keys(), dtype=np.int64),
+        np.fromiter(following.values(), dtype=np.float64),
+        float(sum(following.values())),
+        len(following),
+    )
 
 
 class _NGramStepper:

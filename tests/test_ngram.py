@@ -8,8 +8,8 @@ from musegen_widgets.ngram import NGramModel
 
 def test_witten_bell_by_hand():
     # after "2" the training data continued with 0 twice and 3 once: c(h)=3, t(h)=2
-    model = NGramModel(max_order=2, vocab_size=4).fit([[2, 0, 2, 0, 2, 3]])
-    unigram = NGramModel(max_order=1, vocab_size=4).fit([[2, 0, 2, 0, 2, 3]])
+    model = NGramModel(max_order=2, smoothing="witten-bell", vocab_size=4).fit([[2, 0, 2, 0, 2, 3]])
+    unigram = NGramModel(max_order=1, smoothing="witten-bell", vocab_size=4).fit([[2, 0, 2, 0, 2, 3]])
     # the unigram: counts 0:2, 2:3, 3:1 (n=6, t=3) interpolated with uniform 1/4
     expected_unigram = (np.array([2, 0, 3, 1]) + 3 * 0.25) / (6 + 3)
     assert np.allclose(unigram.distribution([]), expected_unigram)
@@ -18,11 +18,29 @@ def test_witten_bell_by_hand():
     assert np.allclose(model.distribution([2], order=1), expected_unigram)
 
 
+def test_kneser_ney_by_hand():
+    model = NGramModel(max_order=2, vocab_size=4).fit([[2, 0, 2, 0, 2, 3]])
+    # continuation counts of the empty context: 2 follows two distinct tokens (the start and 0), 0 and 3 one
+    continuation = np.array([1, 0, 2, 1])
+    d0 = 2 / (2 + 2 * 1)  # continuation counts equal to 1: two; equal to 2: one
+    p0 = np.maximum(continuation - d0, 0) / 4 + d0 * 3 / 4 * 0.25
+    assert np.allclose(p0.sum(), 1) and np.allclose(p0, [0.21875, 0.09375, 0.46875, 0.21875])
+    # after "2": raw counts 0:2, 3:1; raw bigram counts overall are 1, 2, 2, 1, so D = 2 / (2 + 4)
+    d1 = 1 / 3
+    expected = np.maximum(np.array([2, 0, 0, 1]) - d1, 0) / 3 + d1 * 2 / 3 * p0
+    assert np.allclose(model.distribution([2]), expected)
+    # order 1 uses the raw unigram counts (3 of "2", 2 of "0", 1 of "3"), not the continuation counts
+    d_raw = 1 / (1 + 2 * 1)
+    unigram = np.maximum(np.array([2, 0, 3, 1]) - d_raw, 0) / 6 + d_raw * 3 / 6 * 0.25
+    assert np.allclose(model.distribution([2], order=1), unigram)
+
+
 def test_distributions_sum_to_one_and_unseen_contexts_back_off():
     model = NGramModel(max_order=4).fit(data.load_melodies("train")[:20])
+    witten_bell = NGramModel(max_order=4, smoothing="witten-bell").fit(data.load_melodies("train")[:20])
     for context in ([], [5], [encoding.HOLD] * 3, [40, 41, 42]):
-        p = model.distribution(context)
-        assert np.isclose(p.sum(), 1.0) and (p > 0).all()
+        for p in (model.distribution(context), witten_bell.distribution(context)):
+            assert np.isclose(p.sum(), 1.0) and (p > 0).all()
 
 
 def test_higher_orders_fit_training_data_better():
@@ -52,7 +70,9 @@ def test_samples_are_valid_melodies():
     assert np.array_equal(tokens, sampling.sample(model, steps=64, seed=1))
 
 
-def test_bad_orders():
+def test_bad_orders_and_smoothing():
+    with pytest.raises(MusegenError, match="smoothing"):
+        NGramModel(3, smoothing="laplace")
     with pytest.raises(MusegenError, match="order"):
         NGramModel(max_order=0)
     with pytest.raises(MusegenError, match="not been fitted"):
