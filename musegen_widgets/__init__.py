@@ -21,6 +21,10 @@ import os
 
 from .errors import MusegenError
 
+# TensorFlow logs its C++ start-up chatter straight to the process's stderr, which a notebook shows (and
+# strict notebook tests compare). Quiet it unless the learner asked for it; import musegen_widgets first.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 __all__ = ["MusegenError", "fast_mode"]
 __version__ = "0.1.0"
 

@@ -89,7 +89,7 @@ def train_melody_lstm(
     )
     model = MelodyLSTM(**config, dropout=0.3)
     model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=3e-3, weight_decay=1e-4, clipnorm=1.0),
+        optimizer=keras.optimizers.AdamW(learning_rate=4e-3, weight_decay=1e-4, clipnorm=1.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     history = {"epoch": [], "train_loss": [], "valid_nll": [], "seconds": []}

@@ -4,9 +4,16 @@ Contract shared by every sequence model of the course: ``model(tokens)``, with i
 ``(batch, time)`` exactly as :func:`musegen_widgets.data.load_melodies` returns them (step 0 on a
 downbeat), gives next-token logits ``(batch, time, vocab)``: ``logits[:, t]`` scores token ``t + 1``.
 
-The model derives what else it needs from the step index itself: the position of the *predicted* step in
-a bar of 4/4 (``(t + 1) % 16``) and of 3/4 (``(t + 1) % 12``), each embedded and added to the token's
-input. Knowing that the next step is a downbeat is most of what tells a chorale melody when to move.
+The model derives the musical state it needs from the tokens and the step index itself, and adds an
+embedding of each part to the token's embedding:
+
+* where in the bar the *predicted* step falls, in 4/4 (``(t + 1) % 16``) and in 3/4 (``(t + 1) % 12``);
+* what sounds now: the last note-on or ``REST`` token at or before ``t`` (a ``HOLD`` does not say);
+* how long it has sounded: steps since that event, up to 31.
+
+An LSTM could learn to count ``HOLD`` tokens and remember the pitch of the last onset by itself, but on
+300 chorales it learns that slowly; handing it the state it would otherwise have to reconstruct lets its
+capacity go to the music.
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from ..encoding import VOCAB_SIZE
+from ..encoding import HOLD, VOCAB_SIZE
 
-__all__ = ["MelodyLSTM", "LSTMStepper"]
+__all__ = ["MelodyLSTM", "LSTMStepper", "MAX_DURATION"]
+
+MAX_DURATION = 31
+"""Steps since the last event are counted up to this (a held whole note and then some)."""
 
 
 @keras.saving.register_keras_serializable(package="musegen")
@@ -45,17 +55,29 @@ class MelodyLSTM(keras.Model):
         self.token_embedding = layers.Embedding(vocab_size, embedding, name="token_embedding")
         self.bar16_embedding = layers.Embedding(16, embedding, name="position_in_4_4_bar")
         self.bar12_embedding = layers.Embedding(12, embedding, name="position_in_3_4_bar")
+        self.sounding_embedding = layers.Embedding(vocab_size, embedding, name="sounding_token")
+        self.duration_embedding = layers.Embedding(MAX_DURATION + 1, embedding, name="steps_since_event")
         self.lstms = [layers.LSTM(units, return_sequences=True, name=f"lstm_{i}") for i in range(n_layers)]
         self.dropouts = [layers.Dropout(dropout) for _ in range(n_layers + 1)]
         self.readout = layers.Dense(vocab_size, name="readout")
 
     def call(self, tokens, training=False):
+        import tensorflow as tf
+
         tokens = ops.cast(tokens, "int32")
-        next_step = ops.arange(1, ops.shape(tokens)[1] + 1, dtype="int32")
+        steps = ops.arange(ops.shape(tokens)[1], dtype="int32")
+        next_step = steps + 1
+        # index of the last event (note-on or REST) at or before each step: a running maximum over time
+        event_index = ops.where(tokens != HOLD, steps[None], 0)
+        last_event = ops.transpose(tf.scan(tf.maximum, ops.transpose(event_index)))
+        sounding = ops.take_along_axis(tokens, last_event, axis=1)
+        duration = ops.minimum(steps[None] - last_event, MAX_DURATION)
         x = (
             self.token_embedding(tokens)
             + self.bar16_embedding(next_step % 16)[None]
             + self.bar12_embedding(next_step % 12)[None]
+            + self.sounding_embedding(sounding)
+            + self.duration_embedding(duration)
         )
         for dropout, lstm in zip(self.dropouts, self.lstms):
             x = lstm(dropout(x, training=training))
@@ -88,6 +110,9 @@ class LSTMStepper:
         self.token_embedding = as_numpy(model.token_embedding.embeddings)
         self.bar16 = as_numpy(model.bar16_embedding.embeddings)
         self.bar12 = as_numpy(model.bar12_embedding.embeddings)
+        self.sounding_embedding = as_numpy(model.sounding_embedding.embeddings)
+        self.duration_embedding = as_numpy(model.duration_embedding.embeddings)
+        self.sounding, self.duration = HOLD, 0
         self.cells = [
             (as_numpy(lstm.cell.kernel), as_numpy(lstm.cell.recurrent_kernel), as_numpy(lstm.cell.bias))
             for lstm in model.lstms
@@ -100,8 +125,18 @@ class LSTMStepper:
 
     def feed(self, token: int) -> np.ndarray:
         """Take the token at the current step; return the logits for the next one."""
+        if token != HOLD or self.step == 0:
+            self.sounding, self.duration = token, 0
+        else:
+            self.duration = min(self.duration + 1, MAX_DURATION)
         self.step += 1
-        x = self.token_embedding[token] + self.bar16[self.step % 16] + self.bar12[self.step % 12]
+        x = (
+            self.token_embedding[token]
+            + self.bar16[self.step % 16]
+            + self.bar12[self.step % 12]
+            + self.sounding_embedding[self.sounding]
+            + self.duration_embedding[self.duration]
+        )
         for i, (kernel, recurrent, bias) in enumerate(self.cells):
             h, c = self.state[i]
             z = x @ kernel + h @ recurrent + bias
