@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_notebooks  # noqa: E402
+import bench_sampling  # noqa: E402
 import bench_spine  # noqa: E402
 
 README = Path(__file__).resolve().parent / "README.md"
@@ -70,6 +71,7 @@ def main() -> None:
     bench_spine.bench_synth()
     bench_spine.bench_score_view()
     bench_spine.bench_rebuild()
+    bench_sampling.main()
     bench_notebooks.main()
     if arguments.ci:
         time_ci()

@@ -83,3 +83,36 @@ def test_chapter_00_score_view(page, lab_url, artifacts, tmp_path):
     picker_view.screenshot(path=str(artifacts / "00_chorale_picker.png"))
 
     assert page.console_errors == []
+
+
+def test_chapter_01_sampler_widget(page, lab_url, artifacts):
+    open_and_run_all(page, lab_url, "01_rnns_and_lstms.ipynb", n_views=3)
+    sampler = page.locator(".widget-vbox:has(.widget-upload)").first
+    sampler.scroll_into_view_if_needed()
+    view = sampler.locator(".widget-vbox:has(audio)").first
+    sampler.screenshot(path=str(artifacts / "01_sampler.png"))
+    assert view.locator(".widget-html svg g.measure").count() >= 8
+    assert view.locator("audio").first.evaluate(AUDIO_DURATION) > 5
+
+    def changes(action) -> None:
+        before = score_and_audio(view)
+        action()
+        page.wait_for_function(
+            "([view, old]) => view.querySelector('audio').src !== old",
+            arg=[view.element_handle(), before[1]],
+            timeout=60_000,
+        )
+        after = score_and_audio(view)
+        assert after[0] != before[0] and after[1] != before[1]
+
+    # drag a slider with the keyboard, as a learner can: the melody is resampled once it rests
+    seed_handle = sampler.locator(".widget-slider:has-text('seed') .noUi-handle").first
+    changes(
+        lambda: (seed_handle.focus(), page.keyboard.press("ArrowRight"), page.keyboard.press("ArrowRight"))
+    )
+    temperature_handle = sampler.locator(".widget-slider:has-text('temperature') .noUi-handle").first
+    changes(lambda: (temperature_handle.focus(), page.keyboard.press("ArrowLeft")))
+    changes(lambda: sampler.locator("button:has-text('Resample')").click())
+    assert sampler.locator("svg polyline").count() == 1  # the probability strip
+    sampler.screenshot(path=str(artifacts / "01_sampler_after_changes.png"))
+    assert page.console_errors == []

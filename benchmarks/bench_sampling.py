@@ -1,0 +1,74 @@
+"""Sampling benchmarks of chapter 01: incremental sampling against a naive prefix re-run, and the
+SamplerWidget's slider-to-sound latency, with the shipped melody LSTM.
+
+    .venv/bin/python benchmarks/bench_sampling.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+from bench_spine import median_seconds, report
+
+
+def naive_sample(model, steps: int, seed: int) -> np.ndarray:
+    """What incremental sampling replaces: the whole prefix through the Keras model for every new token."""
+    from musegen_widgets import encoding, sampling
+
+    rng = np.random.default_rng(seed)
+    tokens = [encoding.REST]
+    for _ in range(steps):
+        logits = np.asarray(model(np.array([tokens], dtype=np.int32)))[0, -1]
+        p = sampling.filter_distribution(logits)
+        tokens.append(int(rng.choice(len(p), p=p)))
+    return np.array(tokens)
+
+
+def main() -> None:
+    from musegen_widgets import audio, models, render, sampling
+    from musegen_widgets.widgets import SamplerWidget
+
+    model = models.load_pretrained("melody_lstm")
+    sampling.sample(model, steps=8, seed=0)  # warm up
+    incremental = median_seconds(lambda: sampling.sample(model, steps=256, seed=0), 7)
+    naive_sample(model, 4, seed=0)
+    naive = median_seconds(lambda: naive_sample(model, 256, seed=0), 1)
+    report("256-step sample, incremental (numpy LSTM stepper)", incremental * 1000, "ms", "target <= 50 ms")
+    report("256-step sample, naive prefix re-run through Keras", naive * 1000, "ms")
+    report(
+        "speed-up of incremental sampling over the naive re-run", naive / incremental, "x", "target >= 10x"
+    )
+
+    # Slider to sound, 8 bars. The widget draws the sample, swaps in score and audio, and only then writes
+    # the MIDI/MusicXML downloads, so the learner's wait is the first part; both are reported.
+    widget = SamplerWidget(model, debounce=0)
+    widget.bars.value = 8
+    ready, everything = [], []
+    for seed in range(1, 21):
+        widget.seed.unobserve_all()
+        widget.seed.value = seed
+        start = time.perf_counter()
+        tokens = widget._sample()
+        render.score_svg(tokens)
+        audio.wav_bytes(tokens)
+        ready.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        widget.refresh()
+        everything.append(time.perf_counter() - start)
+    report(
+        "SamplerWidget, 8 bars: slider -> sample + score + audio ready (median)",
+        statistics.median(ready) * 1000,
+        "ms",
+        "target <= 100 ms",
+    )
+    report(
+        "SamplerWidget, 8 bars: slider -> all of it, MIDI/MusicXML downloads included (median)",
+        statistics.median(everything) * 1000,
+        "ms",
+    )
+
+
+if __name__ == "__main__":
+    main()
