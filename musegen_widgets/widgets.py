@@ -7,11 +7,13 @@ synthesized in numpy (:mod:`musegen_widgets.audio`); nothing is fetched from the
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import html
 import io
 import re
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -262,12 +264,15 @@ class SamplerWidget(widgets.VBox):
         if self.debounce <= 0:
             self.refresh()
             return
-        import threading
-
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = threading.Timer(self.debounce, self.refresh)
-        self._timer.start()
+        try:
+            # In a kernel, run later on its own event loop: widget updates sent from another thread may
+            # never reach the browser.
+            self._timer = asyncio.get_running_loop().call_later(self.debounce, self.refresh)
+        except RuntimeError:  # no event loop running (a script, a test): a timer thread does it
+            self._timer = threading.Timer(self.debounce, self.refresh)
+            self._timer.start()
 
     def _resample(self, _button) -> None:
         self.seed.value = (self.seed.value + 1) % (self.seed.max + 1)  # observed: resamples
