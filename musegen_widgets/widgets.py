@@ -266,11 +266,13 @@ class SamplerWidget(widgets.VBox):
             return
         if self._timer is not None:
             self._timer.cancel()
-        try:
+        from IPython import get_ipython
+
+        if getattr(get_ipython(), "kernel", None) is not None:
             # In a kernel, run later on its own event loop: widget updates sent from another thread may
             # never reach the browser.
             self._timer = asyncio.get_running_loop().call_later(self.debounce, self.refresh)
-        except RuntimeError:  # no event loop running (a script, a test): a timer thread does it
+        else:  # a script or a test, with no kernel loop to run it: a timer thread does it
             self._timer = threading.Timer(self.debounce, self.refresh)
             self._timer.start()
 
