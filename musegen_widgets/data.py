@@ -147,8 +147,12 @@ def _read_manifest(folder: Path) -> dict:
         raise MusegenError(f"the manifest is not valid JSON ({error}); fix or delete it", path) from None
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    encoding._write_atomically(path, data)
+def _record_in_manifest(folder: Path, filename: str, entry: dict) -> None:
+    """Set one file's entry in ``folder``'s manifest, keeping the others; written atomically."""
+    manifest = _read_manifest(folder)
+    manifest[filename] = entry
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    encoding._write_atomically(folder / MANIFEST_NAME, text.encode())
 
 
 def build(folder: str | os.PathLike | None = None, processes: int = 2, progress: bool = True) -> Path:
@@ -174,18 +178,18 @@ def build(folder: str | os.PathLike | None = None, processes: int = 2, progress:
     folder.mkdir(parents=True, exist_ok=True)
     data, skipped = _cache_bytes(processes, progress)
     cache = folder / CACHE_NAME
-    _write_atomically(cache, data)
-    manifest = _read_manifest(folder)
-    manifest[CACHE_NAME] = {
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "bytes": len(data),
-        "built_by": BUILD_COMMAND,
-        "source": "music21.corpus.chorales.Iterator, deduplicated by corpus path, four parts, one meter",
-        "music21": music21.__version__,
-        "skipped": skipped,
-    }
-    _write_atomically(
-        folder / MANIFEST_NAME, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    encoding._write_atomically(cache, data)
+    _record_in_manifest(
+        folder,
+        CACHE_NAME,
+        {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "bytes": len(data),
+            "built_by": BUILD_COMMAND,
+            "source": "music21.corpus.chorales.Iterator, deduplicated by corpus path, four parts, one meter",
+            "music21": music21.__version__,
+            "skipped": skipped,
+        },
     )
     _cache.cache_clear()
     return cache

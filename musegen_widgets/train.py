@@ -55,10 +55,9 @@ def _write_weights(model, name: str, folder: Path, record: dict) -> Path:
     temporary = folder / f".{name}.tmp.weights.h5"  # Keras insists on the suffix
     model.save_weights(temporary)
     os.replace(temporary, final)
-    manifest_path = folder / data.MANIFEST_NAME
-    manifest = data._read_manifest(folder)
-    manifest[final.name] = {"sha256": hashlib.sha256(final.read_bytes()).hexdigest(), **record}
-    data._write_atomically(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    data._record_in_manifest(
+        folder, final.name, {"sha256": hashlib.sha256(final.read_bytes()).hexdigest(), **record}
+    )
     return final
 
 
