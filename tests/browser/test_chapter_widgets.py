@@ -20,25 +20,33 @@ CELLS_DONE = """() => {
 }"""
 
 
-def open_and_run_all(page, lab_url: str, notebook: str) -> None:
+def open_and_run_all(page, lab_url: str, notebook: str, artifacts) -> None:
     """Open a chapter, run all its cells, and wait until every code cell shows its execution count.
 
     Run All marks every code cell as queued (``[*]``) at once, so counting finished prompts is a signal that
     cannot fire early, unlike the kernel's status, which flickers to "Idle" between cells. (``textContent``,
     not ``innerText``: JupyterLab skips rendering off-screen cells, whose ``innerText`` is then empty.)
     """
-    page.goto(f"{lab_url}/lab/tree/notebooks/{notebook}")
-    page.wait_for_selector(".jp-Notebook", timeout=90_000)
-    kernel_idle = "() => [...document.querySelectorAll('.jp-StatusBar-Widget')].some(e => e.textContent.includes('Idle'))"
-    page.wait_for_function(kernel_idle, timeout=90_000)
-    page.click("text=Run", timeout=10_000)
-    page.click("text=Run All Cells", timeout=10_000)
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]"
-        ".some(e => e.textContent.includes('*'))",
-        timeout=30_000,
-    )
-    page.wait_for_function(CELLS_DONE, timeout=600_000, polling=1000)
+    # ?reset: a new empty workspace, so that a notebook left open by an earlier test cannot take the focus
+    page.goto(f"{lab_url}/lab/tree/notebooks/{notebook}?reset")
+    try:
+        page.wait_for_selector(".jp-Notebook", timeout=90_000)
+        kernel_idle = (
+            "() => [...document.querySelectorAll('.jp-StatusBar-Widget')]"
+            ".some(e => e.textContent.includes('Idle'))"
+        )
+        page.wait_for_function(kernel_idle, timeout=90_000)
+        page.get_by_role("menuitem", name="Run", exact=True).click(timeout=10_000)
+        page.locator("li[data-command='runmenu:run-all']").click(timeout=10_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]"
+            ".some(e => e.textContent.includes('*'))",
+            timeout=30_000,
+        )
+        page.wait_for_function(CELLS_DONE, timeout=600_000, polling=1000)
+    except Exception:
+        page.screenshot(path=str(artifacts / f"{notebook}-failed.png"))
+        raise
     # JupyterLab renders exceptions as stderr output
     stderr = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     tracebacks = [text for text in stderr.all_inner_texts() if "Error" in text]
@@ -52,7 +60,7 @@ def score_and_audio(view) -> tuple[str, str]:
 
 
 def test_chapter_00_score_view(page, lab_url, artifacts, tmp_path):
-    open_and_run_all(page, lab_url, "00_music_as_data.ipynb")
+    open_and_run_all(page, lab_url, "00_music_as_data.ipynb", artifacts)
     views = page.locator(".widget-vbox:has(audio)")
     first = views.first
     first.scroll_into_view_if_needed()
@@ -102,7 +110,7 @@ def test_chapter_00_score_view(page, lab_url, artifacts, tmp_path):
 
 
 def test_chapter_01_sampler_widget(page, lab_url, artifacts):
-    open_and_run_all(page, lab_url, "01_rnns_and_lstms.ipynb")
+    open_and_run_all(page, lab_url, "01_rnns_and_lstms.ipynb", artifacts)
     sampler = page.locator(".widget-vbox:has(.widget-upload)").first
     sampler.scroll_into_view_if_needed()
     view = sampler.locator(".widget-vbox:has(audio)").first
