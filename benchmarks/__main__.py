@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_metrics  # noqa: E402
 import bench_notebooks  # noqa: E402
 import bench_sampling  # noqa: E402
 import bench_spine  # noqa: E402
@@ -72,6 +73,8 @@ def main() -> None:
     bench_spine.bench_score_view()
     bench_spine.bench_rebuild()
     bench_sampling.main()
+    bench_sampling.training()
+    bench_metrics.main()
     bench_notebooks.main()
     if arguments.ci:
         time_ci()

@@ -1,5 +1,5 @@
-"""Sampling benchmarks of chapter 01: incremental sampling against a naive prefix re-run, and the
-SamplerWidget's slider-to-sound latency, with the shipped melody LSTM.
+"""Chapter 01's figures: incremental sampling against a naive prefix re-run, the SamplerWidget's
+slider-to-sound latency, and what the training runs of the shipped models recorded.
 
     .venv/bin/python benchmarks/bench_sampling.py
 """
@@ -41,6 +41,15 @@ def main() -> None:
         "speed-up of incremental sampling over the naive re-run", naive / incremental, "x", "target >= 10x"
     )
 
+    tcn = models.load_pretrained("melody_tcn")
+    sampling.sample(tcn, steps=8, seed=0)
+    report(
+        "256-step sample, incremental (numpy TCN stepper, a queue per block)",
+        median_seconds(lambda: sampling.sample(tcn, steps=256, seed=0), 7) * 1000,
+        "ms",
+        "target <= 50 ms",
+    )
+
     # Slider to sound, 8 bars. The widget draws the sample, swaps in score and audio, and only then writes
     # the MIDI/MusicXML downloads, so the learner's wait is the first part; both are reported.
     widget = SamplerWidget(model, debounce=0)
@@ -70,5 +79,45 @@ def main() -> None:
     )
 
 
+def training() -> None:
+    """What the training commands recorded beside the shipped weights (``data/MANIFEST.json``, histories)."""
+    import json
+
+    from musegen_widgets import data
+    from musegen_widgets.ngram import NGramModel
+
+    folder = data.data_dir()
+    manifest = data._read_manifest(folder)
+    for name, target in [("melody_lstm", "target <= 20 min"), ("melody_tcn", ""), ("frame_lstm", "")]:
+        entry = manifest[f"{name}.weights.h5"]
+        history = json.loads((folder / f"{name}.history.json").read_text())
+        report(
+            f"training, `{entry['built_by']}` ({len(history['epoch'])} epochs)",
+            entry["train_seconds"] / 60,
+            "min",
+            target,
+        )
+        per_epoch = np.diff([0.0, *history["seconds"]])
+        report(f"  {name}: seconds per epoch (median, validation included)", float(np.median(per_epoch)), "s")
+    melodies = data.load_melodies("train")
+    augmented = [shifted for melody in melodies for shifted in data.transpositions(melody)]
+    markov4 = NGramModel(max_order=4).fit(augmented).nll(data.load_melodies("valid"), 4)
+    history = json.loads((folder / "melody_lstm.history.json").read_text())
+    reached = [e for e, nll in zip(history["epoch"], history["valid_nll"]) if nll < markov4]
+    seconds = history["seconds"][history["epoch"].index(reached[0])] if reached else float("nan")
+    report(f"melody LSTM: time to beat Kneser-Ney order 4 on valid ({markov4:.3f} nats)", seconds / 60, "min")
+    for name in ("melody_lstm", "melody_tcn"):
+        report(
+            f"{name}: test NLL, whole chorales",
+            manifest[f"{name}.weights.h5"]["test_nll"],
+            "nats/step",
+            "target <= 0.58",
+        )
+    report(
+        "frame_lstm: test NLL, whole chorales", manifest["frame_lstm.weights.h5"]["test_nll"], "nats/frame"
+    )
+
+
 if __name__ == "__main__":
     main()
+    training()

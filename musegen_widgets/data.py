@@ -51,6 +51,7 @@ __all__ = [
     "load_frames",
     "transpose_melody",
     "transpositions",
+    "frame_transpositions",
     "windows",
 ]
 
@@ -326,6 +327,20 @@ def transpositions(tokens: np.ndarray, shifts: Iterable[int] = range(-6, 6)) -> 
         for s in shifts
         if low + s >= 2 and high + s < encoding.VOCAB_SIZE
     ]
+
+
+def frame_transpositions(frames: np.ndarray, shifts: Iterable[int] = range(-6, 6)) -> list[np.ndarray]:
+    """Every transposition of JSB-style frames by ``shifts`` (default: all 12 keys) that stays on the keyboard.
+
+    >>> frames = load_frames("test")[0]
+    >>> moved = frame_transpositions(frames, [2])[0]
+    >>> bool((np.flatnonzero(moved[0]) == np.flatnonzero(frames[0]) + 2).all())
+    True
+    """
+    frames = np.asarray(frames, dtype=bool)
+    sounding = np.flatnonzero(frames.any(axis=0))
+    low, high = (sounding.min(), sounding.max()) if len(sounding) else (0, 0)
+    return [np.roll(frames, s, axis=1) for s in shifts if low + s >= 0 and high + s < frames.shape[1]]
 
 
 def windows(sequences: Sequence[np.ndarray], length: int, hop: int | None = None) -> np.ndarray:

@@ -24,7 +24,7 @@ from . import encoding
 from .errors import MusegenError
 from .metrics import log_softmax
 
-__all__ = ["sample", "sample_with_probabilities", "filter_distribution", "check_settings"]
+__all__ = ["sample", "sample_with_probabilities", "sample_frames", "filter_distribution", "check_settings"]
 
 
 def check_settings(
@@ -136,3 +136,41 @@ def sample(
         The primer followed by ``steps`` new tokens.
     """
     return sample_with_probabilities(model, steps, temperature, top_k, top_p, seed, primer)[0]
+
+
+def sample_frames(model, n_frames: int, seed: int | None = None, primer: Any = None) -> np.ndarray:
+    """JSB-style frames written by a next-frame model: each key drawn from its own Bernoulli.
+
+    The model is re-run over the whole prefix for each frame (a chorale has only a few dozen frames).
+
+    Parameters
+    ----------
+    model
+        A next-frame model: ``model(frames)`` gives per-key logits (:mod:`musegen_widgets.models.frames`).
+    n_frames
+        How many quarter-note frames to write after the primer.
+    seed
+        Makes the sample repeatable.
+    primer
+        ``(quarters, 88)`` frames to continue; default: start from silence.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean ``(len(primer) + n_frames, 88)`` frames, the primer first.
+    """
+    width = encoding.FRAME_HIGH - encoding.FRAME_LOW + 1
+    if not isinstance(n_frames, (int, np.integer)) or not 1 <= n_frames <= encoding.MAX_STEPS // 4:
+        raise MusegenError(
+            f"n_frames must be a whole number from 1 to {encoding.MAX_STEPS // 4}, got {n_frames!r}"
+        )
+    primer = np.zeros((0, width), bool) if primer is None else np.asarray(primer, dtype=bool)
+    if primer.ndim != 2 or primer.shape[1] != width:
+        raise MusegenError(f"the primer must be frames of shape (quarters, {width}), got {primer.shape}")
+    rng = np.random.default_rng(seed)
+    frames = np.concatenate([np.zeros((1, width), bool), primer])  # the silence before the piece
+    for _ in range(n_frames):
+        logits = np.asarray(model(frames[None].astype(np.float32)), dtype=np.float64)[0, -1]
+        probability = 1.0 / (1.0 + np.exp(-logits))
+        frames = np.concatenate([frames, (rng.random(width) < probability)[None]])
+    return frames[1:]

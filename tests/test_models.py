@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from musegen_widgets import data, encoding, sampling
+from musegen_widgets import data, encoding, metrics, sampling
 from musegen_widgets.errors import MusegenError
 
 SHIPPED_DATA = data.data_dir()
@@ -74,3 +74,133 @@ def test_training_runs_and_writes_checked_weights(tmp_path, monkeypatch):
     )
     with pytest.raises(MusegenError, match="no pretrained model"):
         models.load_pretrained("melody_gpt")
+
+
+# ------------------------------------------------------------------ the dilated-convolution melody model
+
+
+@pytest.fixture(scope="module")
+def small_tcn():
+    import keras
+
+    from musegen_widgets.models import MelodyTCN
+
+    keras.utils.set_random_seed(4)
+    model = MelodyTCN(channels=12, kernel_size=3, dilations=(1, 2, 4, 8))
+    model(np.zeros((1, 4), dtype=np.int32))
+    return model
+
+
+def test_tcn_contract_and_receptive_field(small_tcn):
+    melody = data.load_melodies("test")[0][:80]
+    logits = np.asarray(small_tcn(melody[None]))
+    assert logits.shape == (1, 80, encoding.VOCAB_SIZE)
+    assert small_tcn.receptive_field == 1 + 2 * (1 + 2 + 4 + 8) == 31
+    # causal: a changed token moves its own prediction and none before it
+    changed = melody.copy()
+    changed[20] = encoding.REST if melody[20] != encoding.REST else encoding.pitch_to_token(60)
+    moved = np.abs(np.asarray(small_tcn(changed[None])) - logits).max(axis=2)[0] > 1e-6
+    assert not moved[:20].any() and moved[20]
+
+
+def test_tcn_window_is_the_receptive_field():
+    import keras
+
+    from musegen_widgets.models import MelodyTCN
+
+    keras.utils.set_random_seed(5)
+    model = MelodyTCN(channels=8, kernel_size=2, dilations=(1, 2, 4))
+    x = keras.ops.convert_to_tensor(np.random.default_rng(0).normal(size=(1, 40, 8)).astype("float32"))
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        h, skip = x, 0.0
+        for i, convolution in enumerate(model.convolutions):
+            filter_, gate = tf.split(convolution(h), 2, axis=-1)
+            z = tf.tanh(filter_) * tf.sigmoid(gate)
+            skip = skip + model.skips[i](z)
+            if i < len(model.residuals):
+                h = h + model.residuals[i](z)
+        out = tf.reduce_sum(skip[0, 30])
+    influence = np.abs(tape.gradient(out, x).numpy()[0]).sum(axis=1) > 0
+    assert np.flatnonzero(influence).tolist() == list(range(30 - model.receptive_field + 1, 31))
+
+
+def test_tcn_stepper_computes_what_the_keras_model_computes(small_tcn):
+    melody = data.load_melodies("test")[1][:90]
+    expected = np.asarray(small_tcn(melody[None]))[0]
+    stepper = small_tcn.stepper()
+    stepped = np.array([stepper.feed(int(t)) for t in melody])
+    assert np.allclose(stepped, expected, atol=1e-4)
+    assert len(sampling.sample(small_tcn, steps=20, seed=1)) == 21
+
+
+# ------------------------------------------------------------------ polyphony: next-frame models
+
+
+def test_independent_frames_learns_key_frequencies():
+    from musegen_widgets.models import IndependentFrames
+
+    frames = np.zeros((4, 88), bool)
+    frames[:3, 39] = True  # middle C in three frames of four
+    model = IndependentFrames(pseudo_count=1.0).fit([frames])
+    p = 1 / (1 + np.exp(-model(np.zeros((1, 2, 88)))))
+    on = 4 / 6  # middle C: (3 + 1) / (4 + 2)
+    off = 1 / 6  # each of the other 87 keys: (0 + 1) / (4 + 2)
+    assert p.shape == (1, 2, 88) and np.isclose(p[0, 0, 39], on) and np.isclose(p[0, 1, 40], off)
+    # hand-computed NLL of one frame with only middle C sounding
+    expected = -np.log(on) - 87 * np.log(1 - off)
+    assert np.isclose(metrics.frame_nll(model, [frames[:1]]), expected)
+    with pytest.raises(MusegenError, match="columns"):
+        IndependentFrames().fit([np.zeros((3, 12))])
+    with pytest.raises(MusegenError, match="fit"):
+        IndependentFrames()(frames)
+
+
+def test_frame_lstm_contract_and_sampling():
+    import keras
+
+    from musegen_widgets.models import FrameLSTM
+
+    keras.utils.set_random_seed(6)
+    model = FrameLSTM(units=8, n_layers=1)
+    frames = data.load_frames("test")[0][:12].astype(np.float32)
+    logits = np.asarray(model(frames[None]))
+    assert logits.shape == (1, 12, 88)
+    changed = frames.copy()
+    changed[6] = 0
+    assert np.allclose(np.asarray(model(changed[None]))[0, :6], logits[0, :6], atol=1e-6)
+    nll = metrics.frame_nll(model, [frames])
+    assert 88 * 0.3 < nll < 88 * 1.0  # an untrained model is near a fair coin per key (log 2 = 0.69)
+    first = sampling.sample_frames(model, 4, seed=2, primer=frames[:3])
+    assert first.shape == (7, 88) and first.dtype == bool and (first[:3] == frames[:3].astype(bool)).all()
+    assert (sampling.sample_frames(model, 4, seed=2, primer=frames[:3]) == first).all()
+    with pytest.raises(MusegenError, match="n_frames"):
+        sampling.sample_frames(model, 0)
+    with pytest.raises(MusegenError, match="primer"):
+        sampling.sample_frames(model, 2, primer=np.zeros((2, 12)))
+    with pytest.raises(MusegenError, match="shape"):
+        metrics.frame_nll(model, [np.zeros((3, 12))])
+
+
+def test_frame_transpositions_stay_on_the_keyboard():
+    frames = np.zeros((2, 88), bool)
+    frames[0, 0] = frames[1, 85] = True  # A0 and the third-highest key
+    shifted = data.frame_transpositions(frames)
+    assert len(shifted) == 3  # only shifts 0, +1, +2 keep both keys on the keyboard
+    assert all(s.sum() == 2 for s in shifted)
+
+
+@pytest.mark.parametrize("name", ["melody_tcn", "frame_lstm"])
+def test_other_models_train_and_load(tmp_path, monkeypatch, name):
+    from musegen_widgets import models, train
+
+    monkeypatch.setenv("MUSEGEN_DATA_DIR", str(tmp_path))
+    for filename in (data.CACHE_NAME, data.MANIFEST_NAME):
+        (tmp_path / filename).write_bytes((SHIPPED_DATA / filename).read_bytes())
+    result = train.MODELS[name](fast=True, folder=tmp_path)
+    assert result["history"]["valid_nll"][-1] < result["history"]["valid_nll"][0]
+    model = models.load_pretrained(name)
+    assert type(model).__name__ == models.PRETRAINED[name]
+    assert (tmp_path / f"{name}.curve.png").exists()

@@ -7,7 +7,11 @@ against ``data/MANIFEST.json``. TensorFlow is imported here, not when the packag
 name                model                                                  chapter
 ==================  =====================================================  ==========
 ``melody_lstm``     :class:`~musegen_widgets.models.melody_lstm.MelodyLSTM`  01
+``melody_tcn``      :class:`~musegen_widgets.models.melody_tcn.MelodyTCN`    01
+``frame_lstm``      :class:`~musegen_widgets.models.frames.FrameLSTM`        01
 ==================  =====================================================  ==========
+
+The model classes are importable from here (``models.MelodyLSTM``) and are loaded on first use.
 
 Reproduce a model's weights with ``python -m musegen_widgets.train NAME``.
 """
@@ -15,13 +19,30 @@ Reproduce a model's weights with ``python -m musegen_widgets.train NAME``.
 from __future__ import annotations
 
 import hashlib
+import importlib
+
+import numpy as np
 
 from .. import data
 from ..errors import MusegenError
 
-__all__ = ["load_pretrained", "PRETRAINED"]
+__all__ = ["load_pretrained", "PRETRAINED", "MelodyLSTM", "MelodyTCN", "FrameLSTM", "IndependentFrames"]
 
-PRETRAINED = ("melody_lstm",)
+PRETRAINED = {"melody_lstm": "MelodyLSTM", "melody_tcn": "MelodyTCN", "frame_lstm": "FrameLSTM"}
+"""Shipped weights: name -> model class."""
+
+_MODULES = {
+    "MelodyLSTM": ".melody_lstm",
+    "MelodyTCN": ".melody_tcn",
+    "FrameLSTM": ".frames",
+    "IndependentFrames": ".frames",
+}
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        return getattr(importlib.import_module(_MODULES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_pretrained(name: str):
@@ -42,10 +63,12 @@ def load_pretrained(name: str):
         raise MusegenError(f"the weights are missing (or not in the manifest); {rebuild}", path)
     if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
         raise MusegenError(f"the weights are corrupt (their SHA-256 is not the manifest's); {rebuild}", path)
-    from .melody_lstm import MelodyLSTM
-
-    model = MelodyLSTM(**entry["config"])
-    model(data.load_melodies("test")[0][None, :16])  # build the layers before loading
+    model = __getattr__(PRETRAINED[name])(**entry["config"])
+    # build the layers before loading: one short input of the model's kind
+    if PRETRAINED[name] == "FrameLSTM":
+        model(np.zeros((1, 4, model.n_pitches), np.float32))
+    else:
+        model(data.load_melodies("test")[0][None, :16])
     try:
         model.load_weights(path)
     except Exception as error:  # h5py and Keras raise many types for a damaged file

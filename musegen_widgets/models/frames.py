@@ -1,0 +1,93 @@
+"""Polyphony in chapter 01: next-frame models over JSB-style frames, one Bernoulli per piano key.
+
+A frame is the set of pitches sounding at a quarter note, all four voices, as 88 zeros and ones
+(:func:`musegen_widgets.encoding.encode_frames`). The models here share one contract: ``model(frames)``
+with ``(batch, time, 88)`` frames gives ``(batch, time, 88)`` logits, where ``logits[:, t, k]`` is the
+log-odds that key ``k`` sounds in frame ``t + 1``. Given the past, the keys are independent Bernoullis, so
+the NLL of a frame is a sum of 88 binary cross-entropies
+(:func:`musegen_widgets.metrics.frame_nll` scores whole chorales, the first frame given silence).
+That is the setting of the published JSB Chorales results, and of their weakness: the keys of one
+chord are drawn independently, so a model cannot say "C and E together, or neither".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+from keras import layers
+
+from ..encoding import FRAME_HIGH, FRAME_LOW
+from ..errors import MusegenError
+
+__all__ = ["N_PITCHES", "IndependentFrames", "FrameLSTM"]
+
+N_PITCHES = FRAME_HIGH - FRAME_LOW + 1
+"""Keys of a frame (A0 to C8)."""
+
+
+class IndependentFrames:
+    """The baseline: every key sounds with its own training-set frequency, whatever came before.
+
+    Parameters
+    ----------
+    pseudo_count
+        Added to the on and off counts of every key, so that a key never seen sounding is not impossible.
+    """
+
+    def __init__(self, pseudo_count: float = 1.0):
+        self.pseudo_count = pseudo_count
+        self.logits = None
+
+    def fit(self, sequences: Sequence[np.ndarray]) -> IndependentFrames:
+        """Count how often each key sounds over all frames of ``sequences``."""
+        frames = np.concatenate([np.asarray(s, dtype=np.float64) for s in sequences])
+        if frames.ndim != 2 or frames.shape[1] != N_PITCHES:
+            raise MusegenError(f"frames must have {N_PITCHES} columns, got shape {frames.shape}")
+        on = frames.sum(axis=0) + self.pseudo_count
+        off = len(frames) - frames.sum(axis=0) + self.pseudo_count
+        self.logits = np.log(on / off)
+        return self
+
+    def __call__(self, frames) -> np.ndarray:
+        if self.logits is None:
+            raise MusegenError("fit the model before scoring with it")
+        frames = np.asarray(frames)
+        return np.broadcast_to(self.logits, frames.shape[:-1] + (N_PITCHES,))
+
+
+@keras.saving.register_keras_serializable(package="musegen")
+class FrameLSTM(keras.Model):
+    """Stacked LSTMs over frames and a dense read-out of 88 logits (one Bernoulli per key).
+
+    Parameters
+    ----------
+    units
+        LSTM units per layer.
+    n_layers
+        Number of stacked LSTM layers.
+    dropout
+        Dropout on the inputs of every LSTM layer and of the read-out, during training only.
+    """
+
+    def __init__(self, units=192, n_layers=2, dropout=0.3, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.n_layers, self.dropout_rate, self.n_pitches = units, n_layers, dropout, N_PITCHES
+        self.lstms = [layers.LSTM(units, return_sequences=True, name=f"lstm_{i}") for i in range(n_layers)]
+        self.dropouts = [layers.Dropout(dropout) for _ in range(n_layers + 1)]
+        self.readout = layers.Dense(N_PITCHES, name="readout")
+
+    def call(self, frames, training=False):
+        x = keras.ops.cast(frames, "float32")
+        for dropout, lstm in zip(self.dropouts, self.lstms):
+            x = lstm(dropout(x, training=training))
+        return self.readout(self.dropouts[-1](x, training=training))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "n_layers": self.n_layers,
+            "dropout": self.dropout_rate,
+        }
