@@ -73,7 +73,8 @@ class ScoreView(widgets.VBox):
     ----------
     x
         Anything :func:`musegen_widgets.encoding.to_piece` accepts: melody tokens, a piano roll, frames, a
-        music21 stream, a MIDI or MusicXML path, or a ``Piece``.
+        music21 stream, a MIDI or MusicXML path, or a ``Piece``; ``None`` for an empty view that
+        :meth:`update` fills later.
     title
         Shown above the score (escaped: it may come from a user's file). Default: the piece's own title.
     tempo
@@ -103,7 +104,8 @@ class ScoreView(widgets.VBox):
         super().__init__([self._title, controls, self._score, self._roll])
         self.tempo = tempo
         self.piece: encoding.Piece | None = None
-        self.update(x, title, time_signature)
+        if x is not None:
+            self.update(x, title, time_signature)
 
     def update(self, x: Any, title: str | None = None, time_signature: str | None = None) -> None:
         """Show other music. On bad input, raise :class:`MusegenError` and keep showing the old music."""
@@ -158,7 +160,8 @@ class SamplerWidget(widgets.VBox):
     Temperature, the top-k / top-p cut, the length in bars and the seed are sliders; the primer (the music
     the model continues) is a test-split chorale's opening or an uploaded MIDI/MusicXML file; "Resample"
     draws with a new seed. Slider changes are debounced, so dragging resamples once, when the slider rests.
-    A bad setting or file shows a message and leaves the last melody in place.
+    A bad setting or file, or a sample with no notes, shows a message and leaves the last melody in place.
+    The first primer is the opening of the first test chorale.
 
     Parameters
     ----------
@@ -189,7 +192,10 @@ class SamplerWidget(widgets.VBox):
         self.bars = widgets.IntSlider(8, min=1, max=32, description="bars", style=style)
         self.seed = widgets.IntSlider(0, min=0, max=999, description="seed", style=style)
         self.primer = widgets.Dropdown(
-            options=["(silence)", *self._chorales], value="(silence)", description="primer", style=style
+            options=["(silence)", *self._chorales],
+            value=next(iter(self._chorales)),
+            description="primer",
+            style=style,
         )
         self.upload = widgets.FileUpload(
             accept=".mid,.midi,.xml,.musicxml,.mxl", multiple=False, description="Upload primer"
@@ -198,8 +204,8 @@ class SamplerWidget(widgets.VBox):
         self.message = widgets.HTML()
         self.probabilities = widgets.HTML()
         self.tokens: np.ndarray | None = None
-        first = self._sample()
-        self.view = ScoreView(first, title=self._title())
+        self.view = ScoreView(None)
+        self.refresh()
         for control in (
             self.temperature,
             self.cut,
@@ -249,6 +255,11 @@ class SamplerWidget(widgets.VBox):
         )
         self.tokens = tokens
         self.probabilities.value = _probability_strip(probabilities)
+        if not (tokens >= 2).any():  # HOLD and REST only
+            raise MusegenError(
+                f"with these settings (seed {self.seed.value}) the model wrote only rests: "
+                "try another seed, a higher temperature or a primer"
+            )
         return tokens
 
     def refresh(self) -> None:

@@ -140,3 +140,22 @@ def test_sampler_widget_shows_bad_settings_as_a_message(ngram):
     sampler.model = None  # a broken model: the widget must not take the kernel down with it
     sampler.seed.value = 3
     assert sampler.message.value and sampler.view._audio.value == before
+
+
+def test_sampler_widget_survives_a_model_that_writes_only_rests():
+    from musegen_widgets import encoding
+    from musegen_widgets.widgets import SamplerWidget
+
+    class Silent:
+        def stepper(self):
+            return self
+
+        def feed(self, token):
+            logits = np.full(encoding.VOCAB_SIZE, -30.0)
+            logits[encoding.HOLD] = 0.0
+            return logits
+
+    sampler = SamplerWidget(Silent(), debounce=0)
+    assert sampler.view._audio.value  # the primer's notes are shown and played
+    sampler.primer.value = "(silence)"
+    assert "only rests" in sampler.message.value and sampler.view.piece is not None
