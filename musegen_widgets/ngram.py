@@ -60,32 +60,41 @@ class NGramModel:
         if smoothing not in ("kneser-ney", "witten-bell"):
             raise MusegenError(f"smoothing must be 'kneser-ney' or 'witten-bell', not {smoothing!r}")
         self.max_order, self.smoothing, self.vocab_size = max_order, smoothing, vocab_size
-        self._counts: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-        self._tables: dict[tuple, tuple[np.ndarray, np.ndarray, float, int]] = {}
-        self._continuation: dict[tuple, tuple[np.ndarray, np.ndarray, float, int]] = {}
+        self._tables: dict[tuple, tuple[tuple[int, ...], tuple[int, ...], int, int]] = {}
+        self._continuation: dict[tuple, tuple[tuple[int, ...], tuple[int, ...], int, int]] = {}
         self._discounts: dict[tuple[bool, int], float] = {}
 
     def fit(self, sequences: Iterable[Sequence[int]]) -> NGramModel:
         """Count every context of length ``0 .. max_order - 1`` in the sequences; returns ``self``."""
         k = self.max_order - 1
+        counts: dict[tuple, dict[int, int]] = defaultdict(dict)
         for sequence in sequences:
             padded = [_START] * k + [int(t) for t in sequence]
             for i in range(k, len(padded)):
                 token = padded[i]
                 for length in range(k + 1):
-                    self._counts[tuple(padded[i - length : i])][token] += 1
-        continuation: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-        for context, following in self._counts.items():
+                    following = counts[tuple(padded[i - length : i])]
+                    following[token] = following.get(token, 0) + 1
+        # Turn counts into compact tables one context at a time, freeing each count dict as it goes: at order
+        # 16 on the augmented chorales there are about a million contexts, and holding the dicts and the
+        # tables together would double the memory.
+        continuation: dict[tuple, dict[int, int]] = defaultdict(dict)
+        self._tables, self._continuation = {}, {}
+        while counts:
+            context, following = counts.popitem()
             if context:
-                for token in following:
-                    continuation[context[1:]][token] += 1  # one more distinct token before context[1:]
-        self._tables = {context: _table(following) for context, following in self._counts.items()}
-        self._continuation = {context: _table(following) for context, following in continuation.items()}
+                before = continuation[context[1:]]
+                for token in following:  # one more distinct token before context[1:]
+                    before[token] = before.get(token, 0) + 1
+            self._tables[context] = _table(following)
+        while continuation:
+            context, following = continuation.popitem()
+            self._continuation[context] = _table(following)
         for is_continuation, tables in ((False, self._tables), (True, self._continuation)):
             ones, twos = defaultdict(int), defaultdict(int)
             for context, (_, counts, _, _) in tables.items():
-                ones[len(context)] += int((counts == 1).sum())
-                twos[len(context)] += int((counts == 2).sum())
+                ones[len(context)] += counts.count(1)
+                twos[len(context)] += counts.count(2)
             for length in range(self.max_order):
                 n1, n2 = ones[length], twos[length]
                 self._discounts[is_continuation, length] = n1 / (n1 + 2 * n2) if n1 + n2 else 0.5
@@ -108,6 +117,7 @@ class NGramModel:
             if table is None:
                 break  # a longer context that was never seen cannot have been seen either
             tokens, counts, total, types = table
+            tokens, counts = list(tokens), np.array(counts, dtype=np.float64)
             if self.smoothing == "witten-bell":
                 smoothed = types * p
                 smoothed[tokens] += counts
@@ -155,14 +165,13 @@ class NGramModel:
         return _NGramStepper(self)
 
 
-def _table(following: dict[int, int]) -> tuple[np.ndarray, np.ndarray, float, int]:
-    """Tokens seen after a context, their counts, the total and the number of distinct tokens."""
-    return (
-        np.fromiter(following.keys(), dtype=np.int64),
-        np.fromiter(following.values(), dtype=np.float64),
-        float(sum(following.values())),
-        len(following),
-    )
+def _table(following: dict[int, int]) -> tuple[tuple[int, ...], tuple[int, ...], int, int]:
+    """Tokens seen after a context, their counts, the total and the number of distinct tokens.
+
+    Plain tuples of small ints, not numpy arrays: a model of order 16 has about a million contexts, and two
+    arrays per context would cost several hundred bytes each in object overhead alone.
+    """
+    return tuple(following), tuple(following.values()), sum(following.values()), len(following)
 
 
 class _NGramStepper:
