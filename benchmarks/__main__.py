@@ -58,7 +58,14 @@ def table(rows: list[dict]) -> str:
         "|---|---|---|---|",
     ]
     for row in rows:
-        value = f"{row['value']:,.1f}" if abs(row["value"]) < 1e5 else f"{row['value']:,.0f}"
+        magnitude = abs(row["value"])
+        value = (
+            f"{row['value']:,.3f}"
+            if magnitude < 10
+            else f"{row['value']:,.1f}"
+            if magnitude < 1e5
+            else f"{row['value']:,.0f}"
+        )
         lines.append(f"| {row['figure']} | {value} {row['unit']} | {row['target']} | {row['met']} |")
     return "\n".join(lines)
 
