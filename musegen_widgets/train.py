@@ -41,10 +41,8 @@ def melody_batches(melodies, batch_size: int, seed: int) -> list[tuple[np.ndarra
     scored (every token given all before it), unlike fixed windows that start mid-piece with no context.
     """
     rng = np.random.default_rng(seed)
-    order = np.argsort([len(m) + rng.random() for m in melodies])  # similar lengths, ties shuffled
     batches = []
-    for start in range(0, len(order), batch_size):
-        chosen = [melodies[i] for i in order[start : start + batch_size]]
+    for chosen in _similar_lengths(melodies, batch_size, rng):
         # a few fixed lengths: each new input shape costs TensorFlow a second or more to trace
         length = -(-max(len(m) for m in chosen) // 64) * 64 + 1
         tokens = np.full((len(chosen), length), HOLD, dtype=np.int32)
@@ -55,6 +53,19 @@ def melody_batches(melodies, batch_size: int, seed: int) -> list[tuple[np.ndarra
         batches.append((tokens[:, :-1], tokens[:, 1:], weights))
     rng.shuffle(batches)
     return batches
+
+
+def _similar_lengths(sequences, batch_size: int, rng: np.random.Generator) -> list[list]:
+    """The sequences in groups of ``batch_size`` of similar length (ties broken at random), for batching."""
+    order = np.argsort([len(s) + rng.random() for s in sequences])
+    return [
+        [sequences[i] for i in order[start : start + batch_size]]
+        for start in range(0, len(order), batch_size)
+    ]
+
+
+def _n_batches(sequences, batch_size: int) -> int:
+    return -(-len(sequences) // batch_size)
 
 
 def _write_weights(model, name: str, folder: Path, record: dict) -> Path:
@@ -114,7 +125,7 @@ def train_melody_model(
         train, valid, epochs, config = train[:8], valid[:4], 2, fast_config
     augmented = [shifted for melody in train for shifted in data.transpositions(melody)]
     model = getattr(models, class_name)(**config)
-    steps_per_epoch = len(melody_batches(augmented, batch_size=32, seed=seed))
+    steps_per_epoch = _n_batches(augmented, batch_size=32)
     model.compile(
         optimizer=keras.optimizers.AdamW(
             learning_rate=_schedule(steps_per_epoch, epochs), weight_decay=1e-4, clipnorm=1.0
@@ -126,7 +137,7 @@ def train_melody_model(
         lambda epoch: melody_batches(augmented, batch_size=32, seed=seed + epoch),
         lambda: sequence_nll(model, valid),
         epochs,
-        unit="nats/step",
+        unit="nats per 16th step",
     )
     test_nll = sequence_nll(model, data.load_melodies("test"))
     return _finish(name, model, config, history, test_nll, seconds, _destination(folder, fast))
@@ -135,10 +146,8 @@ def train_melody_model(
 def frame_batches(sequences, batch_size: int, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Whole chorales of frames in batches: inputs (silence, then frames 0..T-2), targets, step weights."""
     rng = np.random.default_rng(seed)
-    order = np.argsort([len(s) + rng.random() for s in sequences])
     batches = []
-    for start in range(0, len(order), batch_size):
-        chosen = [sequences[i] for i in order[start : start + batch_size]]
+    for chosen in _similar_lengths(sequences, batch_size, rng):
         length = -(-max(len(s) for s in chosen) // 16) * 16
         frames = np.zeros((len(chosen), length + 1, chosen[0].shape[1]), dtype=np.float32)
         weights = np.zeros((len(chosen), length), dtype=np.float32)
@@ -171,7 +180,7 @@ def train_frame_lstm(
     # start from the independent baseline: each key's read-out bias at the log-odds of its frequency
     # (from zero, the first thousand updates would go to learning that most keys are silent)
     model.readout.bias.assign(IndependentFrames().fit(augmented).logits.astype(np.float32))
-    steps_per_epoch = len(frame_batches(augmented, batch_size=32, seed=seed))
+    steps_per_epoch = _n_batches(augmented, batch_size=32)
     model.compile(
         optimizer=keras.optimizers.AdamW(
             learning_rate=_schedule(steps_per_epoch, epochs, peak=3e-3), clipnorm=1.0
@@ -184,7 +193,8 @@ def train_frame_lstm(
         lambda epoch: frame_batches(augmented, batch_size=32, seed=seed + epoch),
         lambda: frame_nll(model, valid),
         epochs,
-        unit="nats/frame",
+        unit="nats per frame",
+        loss_scale=model.n_pitches,
     )
     test_nll = frame_nll(model, data.load_frames("test"))
     return _finish("frame_lstm", model, config, history, test_nll, seconds, _destination(folder, fast))
@@ -210,8 +220,14 @@ def _schedule(steps_per_epoch: int, epochs: int, peak: float = 5e-3):
     )
 
 
-def _fit(model, epoch_batches, score_valid, epochs: int, unit: str, patience: int = 3) -> tuple[dict, float]:
-    """Train epoch by epoch with a progress bar; keep the weights of the epoch best on the valid split."""
+def _fit(
+    model, epoch_batches, score_valid, epochs: int, unit: str, loss_scale: float = 1.0, patience: int = 3
+) -> tuple[dict, float]:
+    """Train epoch by epoch with a progress bar; keep the weights of the epoch best on the valid split.
+
+    ``loss_scale`` turns Keras's training loss into the ``unit`` of the valid NLL (for frames, Keras
+    averages over the 88 keys where the NLL per frame sums them), so both curves share one axis.
+    """
     import keras
 
     history = {"epoch": [], "train_loss": [], "valid_nll": [], "seconds": []}
@@ -223,7 +239,7 @@ def _fit(model, epoch_batches, score_valid, epochs: int, unit: str, patience: in
         losses = []
         for x, y, w in batches:
             # Keras averages over every position, padding included: rescale to the mean over real ones
-            losses.append(float(model.train_on_batch(x, y, sample_weight=w)) * w.size / w.sum())
+            losses.append(loss_scale * float(model.train_on_batch(x, y, sample_weight=w)) * w.size / w.sum())
             progress.add(1, values=[("loss", np.mean(losses[-20:]))])
         valid_nll = score_valid()
         history["epoch"].append(epoch + 1)
@@ -241,6 +257,7 @@ def _fit(model, epoch_batches, score_valid, epochs: int, unit: str, patience: in
             break
     model.set_weights(best["weights"])
     history["best_epoch"] = best["epoch"]
+    history["unit"] = unit
     return history, time.perf_counter() - start
 
 
@@ -255,6 +272,7 @@ def _finish(name: str, model, config: dict, history: dict, test_nll: float, seco
         "valid_nll": history["valid_nll"][best - 1],
         "test_nll": test_nll,
         "train_seconds": seconds,
+        "unit": history["unit"],
         "history": history,
         "model": model,
     }
@@ -292,7 +310,7 @@ def _plot_history(history: dict, path: Path, title: str) -> None:
     ax = figure.add_subplot()
     ax.plot(history["epoch"], history["train_loss"], marker="o", label="train (augmented, with dropout)")
     ax.plot(history["epoch"], history["valid_nll"], marker="o", label="valid (whole chorales)")
-    ax.set(xlabel="epoch", ylabel="nats per 16th step", title=title)
+    ax.set(xlabel="epoch", ylabel=history["unit"], title=title)
     ax.legend()
     figure.savefig(path, dpi=90)
 
@@ -311,8 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     result = MODELS[arguments.model](fast=arguments.fast, epochs=arguments.epochs)
     print(
         f"best epoch {result['best_epoch']}: valid NLL {result['valid_nll']:.4f}, test NLL "
-        f"{result['test_nll']:.4f} nats per {'frame' if arguments.model == 'frame_lstm' else '16th step'}; "
-        f"{result['train_seconds'] / 60:.1f} min"
+        f"{result['test_nll']:.4f} {result['unit']}; {result['train_seconds'] / 60:.1f} min"
     )
     return 0
 

@@ -127,11 +127,8 @@ class TCNStepper:
     def __init__(self, model: MelodyTCN):
         self.inputs = StepInputs(model)
         self.kernel_size, self.channels = model.kernel_size, model.channels
-        no_residual = (
-            np.zeros((model.channels, model.channels), np.float32),
-            np.zeros(model.channels, np.float32),
-        )
-        residuals = [(as_numpy(r.kernel), as_numpy(r.bias)) for r in model.residuals] + [no_residual]
+        # the last block has no residual projection: its output only feeds the skip sum
+        residuals = [(as_numpy(r.kernel), as_numpy(r.bias)) for r in model.residuals] + [(None, None)]
         self.blocks = [
             (
                 as_numpy(convolution.kernel),  # (kernel_size, channels, 2 * channels)
@@ -162,6 +159,7 @@ class TCNStepper:
             z = bias + sum(queue[-1 - (K - 1 - i) * d] @ kernel[i] for i in range(K))
             z = np.tanh(z[:C]) * sigmoid(z[C:])
             skip = skip + z @ w_skip + b_skip
-            x = x + z @ w_res + b_res
+            if w_res is not None:
+                x = x + z @ w_res + b_res
         hidden = np.maximum(np.maximum(skip, 0.0) @ self.hidden[0] + self.hidden[1], 0.0)
         return hidden @ self.readout[0] + self.readout[1]
