@@ -9,6 +9,8 @@ name                model                                                  chapt
 ``melody_lstm``     :class:`~musegen_widgets.models.melody_lstm.MelodyLSTM`  01
 ``melody_tcn``      :class:`~musegen_widgets.models.melody_tcn.MelodyTCN`    01
 ``frame_lstm``      :class:`~musegen_widgets.models.frames.FrameLSTM`        01
+``melody_vae``      :class:`~musegen_widgets.models.melody_vae.MelodyVAE`    02
+``melody_vae_collapsed``  the same VAE trained on the plain ELBO (collapsed)  02
 ==================  =====================================================  ==========
 
 The model classes are importable from here (``models.MelodyLSTM``) and are loaded on first use.
@@ -21,14 +23,26 @@ from __future__ import annotations
 import hashlib
 import importlib
 
-import numpy as np
-
 from .. import data
 from ..errors import MusegenError
 
-__all__ = ["load_pretrained", "PRETRAINED", "MelodyLSTM", "MelodyTCN", "FrameLSTM", "IndependentFrames"]
+__all__ = [
+    "load_pretrained",
+    "PRETRAINED",
+    "MelodyLSTM",
+    "MelodyTCN",
+    "FrameLSTM",
+    "IndependentFrames",
+    "MelodyVAE",
+]
 
-PRETRAINED = {"melody_lstm": "MelodyLSTM", "melody_tcn": "MelodyTCN", "frame_lstm": "FrameLSTM"}
+PRETRAINED = {
+    "melody_lstm": "MelodyLSTM",
+    "melody_tcn": "MelodyTCN",
+    "frame_lstm": "FrameLSTM",
+    "melody_vae": "MelodyVAE",
+    "melody_vae_collapsed": "MelodyVAE",
+}
 """Shipped weights: name -> model class."""
 
 _MODULES = {
@@ -36,6 +50,7 @@ _MODULES = {
     "MelodyTCN": ".melody_tcn",
     "FrameLSTM": ".frames",
     "IndependentFrames": ".frames",
+    "MelodyVAE": ".melody_vae",
 }
 
 
@@ -65,10 +80,9 @@ def load_pretrained(name: str):
         raise MusegenError(f"the weights are corrupt (their SHA-256 is not the manifest's); {rebuild}", path)
     model = __getattr__(PRETRAINED[name])(**entry["config"])
     # build the layers before loading: one short input of the model's kind
-    if PRETRAINED[name] == "FrameLSTM":
-        model(np.zeros((1, 4, model.n_pitches), np.float32))
-    else:
-        model(data.load_melodies("test")[0][None, :16])
+    model(
+        model.example_input() if hasattr(model, "example_input") else data.load_melodies("test")[0][None, :16]
+    )
     try:
         model.load_weights(path)
     except Exception as error:  # h5py and Keras raise many types for a damaged file

@@ -91,3 +91,8 @@ class FrameLSTM(keras.Model):
             "n_layers": self.n_layers,
             "dropout": self.dropout_rate,
         }
+
+    @staticmethod
+    def example_input() -> np.ndarray:
+        """A few silent frames, to build the layers before weights are loaded."""
+        return np.zeros((1, 4, N_PITCHES), np.float32)

@@ -1,0 +1,167 @@
+"""The melody VAE of chapter 02: segments, the latent path, the KL, the numpy decoder, training and loading."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musegen_widgets import data
+from musegen_widgets.encoding import HOLD, REST, VOCAB_SIZE, pitch_to_token
+from musegen_widgets.errors import MusegenError
+from musegen_widgets.models.melody_vae import (
+    SEGMENT_STEPS,
+    check_segments,
+    kl_per_dimension,
+    latent_path,
+    load_segments,
+    segments,
+)
+
+SHIPPED_DATA = Path(__file__).resolve().parents[1] / "data"
+C4, D4 = pitch_to_token(60), pitch_to_token(62)
+
+
+def test_segments_start_on_bar_lines_and_hold_nothing_they_do_not_contain():
+    melody = np.array([REST] * 16 + [C4] + [HOLD] * 23 + [D4] + [HOLD] * 23)  # 64 steps, 4 bars
+    cut = segments([melody])
+    assert cut.shape == (3, SEGMENT_STEPS)
+    assert cut[0].tolist() == melody[:32].tolist()
+    assert cut[1, 0] == C4 and cut[1, 1:].tolist() == melody[17:48].tolist()  # starts inside the C4
+    assert cut[2, 0] == C4  # bar 3 starts while the C4 still sounds
+    assert segments([np.array([REST] * 40)]).shape == (0, SEGMENT_STEPS)  # rests only: left out
+    assert segments([np.array([C4] * 20)]).shape == (0, SEGMENT_STEPS)  # shorter than two bars
+
+
+def test_every_shipped_segment_is_valid():
+    test = load_segments("test")
+    assert len(test) > 200
+    assert check_segments(test).shape == test.shape
+
+
+@pytest.mark.parametrize(
+    "tokens, problem",
+    [
+        ([C4] * 16, "two-bar segments of 32"),
+        ([REST] * 32, "rests only"),
+        ([C4] + [HOLD] * 30 + [VOCAB_SIZE], "tokens must lie in"),
+        ([HOLD] * 31 + [C4], "not HOLD"),
+        (np.full(32, 2.5), "integers"),
+        (np.zeros((0, 32), int), "two-bar segments"),
+    ],
+)
+def test_bad_segments_are_named(tokens, problem):
+    with pytest.raises(MusegenError, match=problem):
+        check_segments(tokens)
+
+
+def test_latent_path_ends_at_both_codes_and_slerp_keeps_the_radius():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(64), rng.standard_normal(64)
+    for method in ("slerp", "lerp"):
+        path = latent_path(a, b, 7, method)
+        assert path.shape == (7, 64) and np.allclose(path[0], a) and np.allclose(path[-1], b)
+    norms = np.linalg.norm(latent_path(a, b, 7, "slerp"), axis=1)
+    assert np.allclose(norms, np.linspace(np.linalg.norm(a), np.linalg.norm(b), 7))
+    # the straight line's midpoint is much closer to the origin than any typical code
+    assert np.linalg.norm(latent_path(a, b, 3, "lerp")[1]) < 0.8 * min(np.linalg.norm(a), np.linalg.norm(b))
+
+
+@pytest.mark.parametrize(
+    "a, b, steps, method, problem",
+    [
+        ([0.0, 1.0], [1.0, 0.0, 0.0], 3, "slerp", "one length"),
+        ([np.nan, 1.0], [1.0, 0.0], 3, "slerp", "NaN"),
+        ([0.0, 1.0], [1.0, 0.0], 1, "slerp", "at least 2"),
+        ([0.0, 1.0], [1.0, 0.0], 3, "cubic", "'slerp' or 'lerp'"),
+    ],
+)
+def test_bad_paths_are_named(a, b, steps, method, problem):
+    with pytest.raises(MusegenError, match=problem):
+        latent_path(np.array(a), np.array(b), steps, method)
+
+
+def test_closed_form_kl_matches_monte_carlo():
+    rng = np.random.default_rng(1)
+    mu, logvar = np.array([[0.7, -1.2, 0.0]]), np.array([[-0.5, 0.3, -2.0]])
+    sigma = np.exp(0.5 * logvar[0])
+    z = mu[0] + sigma * rng.standard_normal((400_000, 3))
+    # log q(z) - log p(z), per dimension, averaged over draws from q
+    log_ratio = -0.5 * ((z - mu[0]) / sigma) ** 2 - np.log(sigma) + 0.5 * z**2
+    assert np.allclose(kl_per_dimension(mu, logvar), log_ratio.mean(axis=0), atol=0.01)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny VAE trained in fast mode and written to a data folder of its own."""
+    from musegen_widgets import train
+
+    folder = tmp_path_factory.mktemp("vae_data")
+    for name in (data.CACHE_NAME, data.MANIFEST_NAME):
+        (folder / name).write_bytes((SHIPPED_DATA / name).read_bytes())
+    return folder, train.train_melody_vae("melody_vae", fast=True, folder=folder)
+
+
+def test_training_writes_weights_history_and_scores(trained):
+    folder, result = trained
+    for suffix in (".weights.h5", ".history.json", ".curve.png"):
+        assert (folder / f"melody_vae{suffix}").exists()
+    history = result["history"]
+    assert history["val_reconstruction"][-1] < history["val_reconstruction"][0]  # it learns
+    assert 0 <= result["test_greedy_accuracy"] <= 1 and result["test_kl"] >= 0
+    assert 0 <= result["active_dimensions"] <= result["config"]["latent"]
+
+
+def test_numpy_decoder_computes_what_the_keras_decoder_computes(trained):
+    model = trained[1]["model"]
+    z = np.random.default_rng(2).standard_normal((5, model.latent)).astype(np.float32)
+    greedy = model.decode(z)
+    assert greedy.shape == (5, SEGMENT_STEPS) and (greedy[:, 0] != HOLD).all()
+    logits = np.array(model.decoder_logits(z, greedy))
+    logits[:, 0, HOLD] = -np.inf
+    assert (
+        logits.argmax(axis=-1) == greedy
+    ).all()  # each greedy token is Keras's argmax given the ones before
+    sampled = model.decode(z, temperature=1.0, seed=3)
+    assert (sampled == model.decode(z, temperature=1.0, seed=3)).all()
+    assert sampled.min() >= 0 and sampled.max() < VOCAB_SIZE
+
+
+def test_encode_interpolate_and_sample(trained):
+    model = trained[1]["model"]
+    a, b = segments(data.load_melodies("test")[:1])[:2]
+    mu, logvar = model.encode(np.stack([a, b]))
+    assert mu.shape == logvar.shape == (2, model.latent)
+    path = model.interpolate(a, b, steps=4)
+    assert path.shape == (4, SEGMENT_STEPS)
+    assert (path[0] == model.decode(mu[0])[0]).all() and (path[-1] == model.decode(mu[1])[0]).all()
+    assert model.sample_prior(3, seed=0).shape == (3, SEGMENT_STEPS)
+    assert (model.sample_prior(3, seed=0) == model.sample_prior(3, seed=0)).all()
+
+
+@pytest.mark.parametrize(
+    "z, temperature, problem",
+    [
+        (np.zeros(3), 0.0, "must have"),
+        (np.full(8, np.nan), 0.0, "NaN"),
+        (np.zeros(8), -1.0, "temperature"),
+    ],
+)
+def test_bad_latents_are_named(trained, z, temperature, problem):
+    model = trained[1]["model"]
+    with pytest.raises(MusegenError, match=problem):
+        model.decode(z, temperature)
+
+
+def test_pretrained_loads_and_corrupt_weights_are_reported(trained, monkeypatch):
+    from musegen_widgets import models
+
+    folder, result = trained
+    monkeypatch.setenv("MUSEGEN_DATA_DIR", str(folder))
+    model = models.load_pretrained("melody_vae")
+    segment = segments(data.load_melodies("test")[:1])[:1]
+    assert np.allclose(model.encode(segment)[0], result["model"].encode(segment)[0], atol=1e-5)
+    weights = folder / "melody_vae.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:-100] + b"x" * 100)
+    with pytest.raises(MusegenError, match="corrupt") as raised:
+        models.load_pretrained("melody_vae")
+    assert str(weights) in str(raised.value)
