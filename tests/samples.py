@@ -1,5 +1,7 @@
 """Small musical examples shared by the tests."""
 
+import datetime
+
 import numpy as np
 
 from musegen_widgets import encoding
@@ -12,3 +14,14 @@ GOOD_TOKENS = np.array(
     + [encoding.pitch_to_token(72)]
     + [encoding.HOLD] * 3
 )
+
+
+def upload(name: str, content: bytes) -> dict:
+    """What ipywidgets' FileUpload holds after a user picks a file."""
+    return {
+        "name": name,
+        "type": "",
+        "size": len(content),
+        "content": memoryview(content),
+        "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+    }

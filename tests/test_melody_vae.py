@@ -4,12 +4,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from samples import upload
 
 from musegen_widgets import data
 from musegen_widgets.encoding import HOLD, REST, VOCAB_SIZE, pitch_to_token
 from musegen_widgets.errors import MusegenError
 from musegen_widgets.models.melody_vae import (
     SEGMENT_STEPS,
+    attribute_vector,
     check_segments,
     kl_per_dimension,
     latent_path,
@@ -165,3 +167,47 @@ def test_pretrained_loads_and_corrupt_weights_are_reported(trained, monkeypatch)
     with pytest.raises(MusegenError, match="corrupt") as raised:
         models.load_pretrained("melody_vae")
     assert str(weights) in str(raised.value)
+
+
+# ------------------------------------------------------------------ the widget
+
+
+def test_attribute_vector_points_from_low_to_high():
+    codes = np.array([[0.0, 5.0], [1.0, 5.0], [2.0, 5.0], [3.0, 5.0], [4.0, 5.0]])
+    assert attribute_vector(codes, [10, 20, 30, 40, 50]).tolist() == [3.0, 0.0]  # (3 + 4) / 2 - (0 + 1) / 2
+    with pytest.raises(MusegenError, match="one value per code"):
+        attribute_vector(codes, [1, 2])
+
+
+def test_latent_explorer_interpolates_samples_and_keeps_working(trained):
+    from musegen_widgets import encoding
+    from musegen_widgets.widgets import LatentExplorer
+
+    model = trained[1]["model"]
+    explorer = LatentExplorer(model, debounce=0)
+    assert explorer.view.piece is not None and explorer.map.value.startswith("<svg")
+    assert explorer.message.value == ""
+    explorer.alpha.value = 1.0
+    assert (explorer.code() == explorer.path()[-1]).all()
+    assert np.allclose(explorer.path()[-1], explorer.codes["B"])
+    explorer.prior_button.click()
+    prior = explorer.code()
+    assert not np.allclose(prior, explorer.path()[-1])
+    explorer.attribute_sliders["note density"].value = 1.0
+    assert np.allclose(explorer.code(), prior + explorer.attributes["note density"])
+    explorer.alpha.value = 0.5  # back on the path
+    assert np.allclose(explorer.code(), explorer.path()[5] + explorer.attributes["note density"])
+
+    shown = explorer.tokens.copy()
+    explorer.upload["A"].value = (upload("<i>tune&.mid", b"not a midi file"),)
+    assert "&lt;i&gt;tune&amp;.mid: not a MIDI file" in explorer.message.value  # named, and escaped
+    assert (explorer.tokens == shown).all()
+    short = encoding.midi_bytes(np.array([pitch_to_token(60)] + [HOLD] * 15))
+    explorer.upload["B"].value = (upload("short.mid", short),)
+    assert "no two bars" in explorer.message.value
+    good = encoding.midi_bytes(np.array(([pitch_to_token(67)] + [HOLD] * 3) * 8))
+    explorer.upload["B"].value = (upload("good.mid", good),)
+    assert explorer.message.value == ""
+    assert np.allclose(
+        explorer.codes["B"], model.encode(np.array(([pitch_to_token(67)] + [HOLD] * 3) * 8))[0][0]
+    )

@@ -1,11 +1,10 @@
 import base64
-import datetime
 import re
 
 import ipywidgets
 import numpy as np
 import pytest
-from samples import GOOD_TOKENS
+from samples import GOOD_TOKENS, upload
 
 from musegen_widgets import data, encoding
 from musegen_widgets.errors import MusegenError
@@ -57,17 +56,6 @@ def test_piano_roll_toggle():
     assert view._roll.value[:8] == b"\x89PNG\r\n\x1a\n" and view._roll.layout.display is None
     view.update(data.load_melodies("test")[0])
     assert view._roll.value[:4] == b"\x89PNG"  # stays open and follows the music
-
-
-def upload(name: str, content: bytes) -> dict:
-    """What ipywidgets' FileUpload holds after a user picks a file."""
-    return {
-        "name": name,
-        "type": "",
-        "size": len(content),
-        "content": memoryview(content),
-        "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
-    }
 
 
 @pytest.fixture(scope="module")
