@@ -266,7 +266,7 @@ def train_melody_vae(
     """
     import keras
 
-    from .models.melody_vae import MelodyVAE, kl_per_dimension, load_segments
+    from .models.melody_vae import MelodyVAE, load_segments
 
     config, fast_config, default_epochs = VAE_MODELS[name]
     epochs = default_epochs if epochs is None else epochs
@@ -295,21 +295,11 @@ def train_melody_vae(
     seconds = time.perf_counter() - start
     history = {"epoch": list(range(1, epochs + 1)), "seconds": seconds}
     history.update({key: [float(v) for v in values] for key, values in fitted.history.items()})
-    test = load_segments("test")
-    mu, logvar = model.encode(test)
-    kl_dims = kl_per_dimension(mu, logvar)
-    scores = {
-        key: float(value)
-        for key, value in model.evaluate(test, batch_size=256, verbose=0, return_dict=True).items()
-    }
+    scores = model.scores(load_segments("test"))
     result = {
         "config": config,
         "train_seconds": seconds,
-        "test_accuracy": scores["accuracy"],
-        "test_reconstruction": scores["reconstruction"],
-        "test_kl": float(kl_dims.sum()),
-        "active_dimensions": int((kl_dims > 0.01).sum()),
-        "test_greedy_accuracy": float((model.decode(mu) == test).mean()),
+        **{f"test_{key}": value for key, value in scores.items()},
         "history": history,
         "model": model,
     }
@@ -480,8 +470,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         print(
-            f"test: teacher-forced accuracy {result['test_accuracy']:.4f}, greedy {result['test_greedy_accuracy']:.4f}, "
-            f"KL {result['test_kl']:.2f} nats, {result['active_dimensions']} active dimensions; "
+            f"test: teacher-forced accuracy {result['test_teacher_forced_accuracy']:.4f}, "
+            f"greedy {result['test_greedy_accuracy']:.4f}, KL {result['test_kl']:.2f} nats, "
+            f"{result['test_active_dimensions']} active dimensions; "
             f"{result['train_seconds'] / 60:.1f} min"
         )
     return 0

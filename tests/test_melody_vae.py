@@ -110,7 +110,7 @@ def test_training_writes_weights_history_and_scores(trained):
     history = result["history"]
     assert history["val_reconstruction"][-1] < history["val_reconstruction"][0]  # it learns
     assert 0 <= result["test_greedy_accuracy"] <= 1 and result["test_kl"] >= 0
-    assert 0 <= result["active_dimensions"] <= result["config"]["latent"]
+    assert 0 <= result["test_active_dimensions"] <= result["config"]["latent"]
 
 
 def test_numpy_decoder_computes_what_the_keras_decoder_computes(trained):
@@ -211,3 +211,14 @@ def test_latent_explorer_interpolates_samples_and_keeps_working(trained):
     assert np.allclose(
         explorer.codes["B"], model.encode(np.array(([pitch_to_token(67)] + [HOLD] * 3) * 8))[0][0]
     )
+
+
+def test_scores_agree_with_the_training_loss(trained):
+    model = trained[1]["model"]
+    test = load_segments("test")[:300]
+    scores = model.scores(test, batch_size=128)  # more than one batch
+    terms = model.terms(test)
+    assert np.isclose(scores["reconstruction"], float(terms["reconstruction"]), rtol=1e-4)
+    assert np.isclose(scores["kl"], float(terms["kl"]), rtol=1e-4)
+    assert np.isclose(scores["teacher_forced_accuracy"], float(terms["accuracy"]), atol=1e-6)
+    assert scores["greedy_accuracy"] == (model.decode(model.encode(test)[0]) == test).mean()

@@ -402,6 +402,34 @@ class MelodyVAE(keras.Model):
         mu, _ = self.encode(np.stack([check_segments(a)[0], check_segments(b)[0]]))
         return self.decode(latent_path(mu[0], mu[1], steps, method))
 
+    def scores(self, tokens, batch_size: int = 256) -> dict[str, float]:
+        """How well the VAE reconstructs segments, with ``z = mu`` (the numbers chapter 02 reports).
+
+        Returns ``teacher_forced_accuracy`` (each token predicted from ``z`` and the true tokens before
+        it), ``greedy_accuracy`` (the segment decoded from ``z`` alone, token by token), ``reconstruction``
+        (nats per segment), ``kl`` (nats per segment, summed over dimensions) and ``active_dimensions``
+        (dimensions whose mean KL exceeds 0.01 nats).
+        """
+        array = check_segments(tokens)
+        correct, nats, codes = 0.0, 0.0, []
+        for start in range(0, len(array), batch_size):
+            batch = array[start : start + batch_size]
+            logits, mu, logvar = (as_numpy(t) for t in self(batch))
+            correct += (logits.argmax(axis=-1) == batch).sum()
+            shifted = logits - logits.max(axis=-1, keepdims=True)
+            log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+            nats -= np.take_along_axis(log_probabilities, batch[..., None], axis=-1).sum()
+            codes.append((mu, logvar))
+        mu, logvar = (np.concatenate(parts) for parts in zip(*codes))
+        kl_dims = kl_per_dimension(mu, logvar)
+        return {
+            "teacher_forced_accuracy": float(correct / array.size),
+            "greedy_accuracy": float((self.decode(mu) == array).mean()),
+            "reconstruction": float(nats / len(array)),
+            "kl": float(kl_dims.sum()),
+            "active_dimensions": int((kl_dims > 0.01).sum()),
+        }
+
     def _numpy_weights(self) -> dict[str, np.ndarray]:
         """The decoder's weights as numpy arrays (read anew each call: about a millisecond)."""
         cell = self.decoder_rnn.cell
