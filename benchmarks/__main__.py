@@ -24,6 +24,7 @@ import bench_metrics  # noqa: E402
 import bench_notebooks  # noqa: E402
 import bench_sampling  # noqa: E402
 import bench_spine  # noqa: E402
+import bench_vae  # noqa: E402
 
 README = Path(__file__).resolve().parent / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -81,6 +82,7 @@ def main() -> None:
     bench_spine.bench_rebuild()
     bench_sampling.main()
     bench_sampling.training()
+    bench_vae.main()
     bench_metrics.main()
     bench_notebooks.main()
     if arguments.ci:

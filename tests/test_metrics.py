@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from musegen_widgets import data, metrics
+from musegen_widgets import data, encoding, metrics
 from musegen_widgets.encoding import HOLD, REST, Piece, pitch_to_token
 from musegen_widgets.errors import MusegenError
 
@@ -99,3 +99,80 @@ def test_compare_sets_tells_a_copy_from_noise():
         assert like[name]["overlapping_area"] > unlike[name]["overlapping_area"]
         assert like[name]["kl_divergence"] < unlike[name]["kl_divergence"]
     assert set(like) == set(metrics.FEATURES)
+
+
+# ------------------------------------------------------------------ MuseGAN's multi-track metrics
+
+
+def hand_made_rolls() -> np.ndarray:
+    """Two bars, four voices. Soprano: a C major triad held through bar 1, bar 2 empty. Alto: in bar 1 a G
+    for 8 steps and an E for one step; in bar 2 a C for 16 steps. Tenor: C in bar 1. Bass: silent."""
+    roll = np.zeros((4, 32, 72), bool)
+    c4, e4, g4 = (p - encoding.PIANOROLL_LOW for p in (60, 64, 67))
+    roll[0, :16, [c4, e4, g4]] = True
+    roll[1, :8, g4] = True
+    roll[1, 10, e4] = True
+    roll[1, 16:, c4] = True
+    roll[2, :16, c4 - 12] = True
+    return roll
+
+
+def test_multitrack_metrics_on_a_hand_made_example():
+    roll = hand_made_rolls()
+    assert metrics.empty_bars(roll).tolist() == [0.5, 0.0, 0.5, 1.0]
+    upc = metrics.used_pitch_classes(roll)
+    assert upc[:3].tolist() == [3.0, 1.5, 1.0] and np.isnan(upc[3])  # alto: {G, E} then {C}
+    qn = metrics.qualified_notes(roll)
+    assert qn[:3].tolist() == [1.0, 2 / 3, 1.0] and np.isnan(qn[3])  # the one-step E is not qualified
+    assert metrics.qualified_notes(roll, min_steps=9).tolist()[:3] == [1.0, 1 / 3, 1.0]
+    assert metrics.polyphonicity(roll).tolist() == [0.5, 0.0, 0.0, 0.0]  # the triad, half the time
+    # merged, bar 1 sounds C, E, G (soprano) and C3 (tenor): 16 steps of 32 with 3 pitches or more
+    assert metrics.polyphonicity(roll.any(axis=0, keepdims=True)).tolist() == [0.5]
+    # a set of two copies has the same rates
+    assert np.allclose(metrics.empty_bars(np.stack([roll, roll])), metrics.empty_bars(roll))
+
+
+def test_tonal_distance_follows_harmony():
+    assert metrics.tonal_centroids(np.eye(12)[7]).round(6).tolist() == [
+        round(v, 6)
+        for v in (
+            np.sin(7 * 7 * np.pi / 6),
+            np.cos(7 * 7 * np.pi / 6),
+            1.0,
+            0.0,
+            0.5 * np.sin(14 * np.pi / 3),
+            0.5 * np.cos(14 * np.pi / 3),
+        )
+    ]  # G: 7 steps round each circle
+    roll = hand_made_rolls()
+    distance = metrics.tonal_distance(roll)
+    assert distance.shape == (6,)
+    pairs = dict(zip(metrics.VOICE_PAIRS, distance))
+    # bar 1 only (the soprano is silent in bar 2); soprano C-E-G against tenor C
+    triad = metrics.tonal_centroids(np.bincount([0, 4, 7], minlength=12))
+    assert np.isclose(pairs[(0, 2)], np.linalg.norm(triad - metrics.tonal_centroids(np.eye(12)[0])))
+    assert np.isnan(pairs[(0, 3)])  # the bass never sounds
+    # a fifth is closer than a tritone
+    c, g, f_sharp = (metrics.tonal_centroids(np.eye(12)[k]) for k in (0, 7, 6))
+    assert np.linalg.norm(c - g) < np.linalg.norm(c - f_sharp)
+
+
+def test_multitrack_metrics_of_the_chorales_and_bad_input():
+    rolls = np.stack([roll[:, :32] for roll in data.load_pianorolls("test") if roll.shape[1] >= 32])
+    table = metrics.multitrack_metrics(rolls)
+    assert (table["empty_bars"] < 0.1).all() and (table["polyphonicity"] == 0).all()  # one pitch per voice
+    assert (table["texture_polyphonicity"] > 0.5).all() and (table["qualified_notes"] > 0.8).all()
+    assert set(table) == {
+        "empty_bars",
+        "used_pitch_classes",
+        "qualified_notes",
+        "polyphonicity",
+        "texture_polyphonicity",
+        "tonal_distance",
+    }
+    with pytest.raises(MusegenError, match="whole bars"):
+        metrics.empty_bars(np.zeros((4, 20, 72), bool))
+    with pytest.raises(MusegenError, match="expected piano rolls"):
+        metrics.empty_bars(np.zeros((5, 72), bool))
+    with pytest.raises(MusegenError, match="four voices"):
+        metrics.tonal_distance(np.zeros((2, 32, 72), bool))

@@ -141,3 +141,31 @@ def test_chapter_01_sampler_widget(page, lab_url, artifacts):
     assert sampler.locator("svg polyline").count() == 1  # the probability strip
     sampler.screenshot(path=str(artifacts / "01_sampler_after_changes.png"))
     assert page.console_errors == []
+
+
+def test_chapter_02_latent_explorer(page, lab_url, artifacts):
+    open_and_run_all(page, lab_url, "02_variational_autoencoders.ipynb", artifacts)
+    explorer = page.locator(".widget-vbox:has(.widget-upload):has-text('Sample prior')").first
+    explorer.scroll_into_view_if_needed()
+    view = explorer.locator(".widget-vbox:has(audio)").first
+    explorer.screenshot(path=str(artifacts / "02_latent_explorer.png"))
+    assert view.locator(".widget-html svg g.measure").count() >= 2
+    assert view.locator("audio").first.evaluate(AUDIO_DURATION) > 3  # two bars at 90 quarters a minute
+    assert explorer.locator("svg circle").count() > 100  # the map of the test codes
+
+    def changes(action) -> None:
+        before = score_and_audio(view)
+        action()
+        page.wait_for_function(
+            "([view, old]) => view.querySelector('audio').src !== old",
+            arg=[view.element_handle(), before[1]],
+            timeout=60_000,
+        )
+        assert score_and_audio(view)[1] != before[1]
+
+    # walk from A to B with the keyboard: the endpoint B is a different melody
+    alpha_handle = explorer.locator(".widget-slider:has-text('alpha') .noUi-handle").first
+    changes(lambda: (alpha_handle.focus(), *(page.keyboard.press("ArrowRight") for _ in range(10))))
+    changes(lambda: explorer.locator("button:has-text('Sample prior')").click())
+    explorer.screenshot(path=str(artifacts / "02_latent_explorer_after_changes.png"))
+    assert page.console_errors == []
