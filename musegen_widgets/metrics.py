@@ -52,6 +52,8 @@ __all__ = [
     "tonal_centroids",
     "tonal_distance",
     "multitrack_metrics",
+    "note_events",
+    "longest_copied_run",
 ]
 
 
@@ -532,3 +534,72 @@ def multitrack_metrics(rolls, steps_per_bar: int = 16) -> dict[str, np.ndarray]:
         "texture_polyphonicity": polyphonicity(merged, steps_per_bar=steps_per_bar),
         "tonal_distance": tonal_distance(array, steps_per_bar),
     }
+
+
+# ------------------------------------------------------------------ copy detection
+
+
+def note_events(tokens) -> list[tuple[int, int]]:
+    """A melody as notes, each ``(interval from the previous note in semitones, length in steps)``.
+
+    Rests end a note and are otherwise skipped; the first note's interval is 0. Intervals rather than
+    pitches make a copy in another key a copy too.
+
+    >>> from musegen_widgets.encoding import pitch_to_token
+    >>> note_events([pitch_to_token(60), HOLD, pitch_to_token(62), 1, pitch_to_token(59)])
+    [(0, 2), (2, 1), (-3, 1)]
+    """
+    tokens = np.asarray(tokens)
+    events, previous = [], None
+    for step in np.flatnonzero(tokens != HOLD):
+        if tokens[step] >= 2:
+            length = 1
+            while step + length < len(tokens) and tokens[step + length] == HOLD:
+                length += 1
+            pitch = int(tokens[step])
+            events.append((0 if previous is None else pitch - previous, length))
+            previous = pitch
+    return events
+
+
+def longest_copied_run(samples: Sequence, corpus: Sequence) -> np.ndarray:
+    """For each sample, the most notes in a row that also occur, in a row, in some melody of ``corpus``.
+
+    Notes match when their intervals from the note before and their lengths agree (:func:`note_events`), so a
+    transposed copy counts; the first note of a run matches by length alone. This is the longest common
+    *substring* of note events rather than the longest common subsequence: a subsequence may skip notes, so
+    any two melodies in one key share long ones, while a contiguous run is what copying looks like.
+
+    >>> from musegen_widgets.encoding import pitch_to_token as t
+    >>> tune = [t(60), t(62), t(64), t(65), t(67)]
+    >>> longest_copied_run([[t(50), t(52), t(54), t(49)], [t(70)]], [tune]).tolist()  # up a tone twice
+    [3, 1]
+    """
+    if len(samples) == 0 or len(corpus) == 0:
+        raise MusegenError("copy detection needs at least one sample and one corpus melody")
+    corpus_events = [note_events(melody) for melody in corpus]
+    seen: dict[int, set] = {}
+
+    def runs_of(length: int) -> set:
+        if length not in seen:
+            # a run's first note has no previous note in the run: its interval is not compared
+            seen[length] = {
+                ((0, events[i][1]), *events[i + 1 : i + length])
+                for events in corpus_events
+                for i in range(len(events) - length + 1)
+            }
+        return seen[length]
+
+    longest = []
+    for sample in samples:
+        events = note_events(sample)
+        best = 0
+        for start in range(len(events)):
+            length = best + 1  # only runs longer than the best so far matter
+            while start + length <= len(events):
+                run = ((0, events[start][1]), *events[start + 1 : start + length])
+                if run not in runs_of(length):
+                    break
+                best, length = length, length + 1
+        longest.append(best)
+    return np.array(longest)

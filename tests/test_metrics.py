@@ -176,3 +176,25 @@ def test_multitrack_metrics_of_the_chorales_and_bad_input():
         metrics.empty_bars(np.zeros((5, 72), bool))
     with pytest.raises(MusegenError, match="four voices"):
         metrics.tonal_distance(np.zeros((2, 32, 72), bool))
+
+
+def test_copy_detection_finds_copies_in_any_key_and_only_contiguous_ones():
+    corpus = data.load_melodies("train")[:20]
+    piece = corpus[3][:128]
+    n_notes = len(metrics.note_events(piece))
+    moved = data.transpose_melody(piece, 2)
+    # a copy, transposed: every note of it is a run in the corpus
+    assert metrics.longest_copied_run([piece, moved], corpus).tolist() == [n_notes, n_notes]
+    # every other note of the copy: a long common subsequence, but short contiguous runs
+    events = metrics.note_events(piece)
+    pitches = np.cumsum([interval for interval, _ in events]) + next(t for t in piece if t >= 2)
+    thinned = np.concatenate([[pitch] + [HOLD] * 3 for pitch in pitches[::2]])
+    assert metrics.longest_copied_run([thinned], corpus)[0] < n_notes // 3
+    with pytest.raises(MusegenError, match="at least one sample"):
+        metrics.longest_copied_run([], corpus)
+
+
+def test_note_events_split_at_rests_and_holds():
+    c4, d4 = pitch_to_token(60), pitch_to_token(62)
+    assert metrics.note_events([REST, c4, HOLD, HOLD, REST, d4, HOLD]) == [(0, 3), (2, 2)]
+    assert metrics.note_events([REST, HOLD]) == []

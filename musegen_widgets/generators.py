@@ -1,0 +1,115 @@
+"""Every melody source of the course behind one call, so that chapter 04 can judge them side by side.
+
+:data:`GENERATORS` maps a display name to a function ``(n, seed) -> list of melody token arrays`` of
+:data:`BARS` bars each: real chorales (held out and training), the Markov baseline, the melody models of
+chapter 01 and the VAE of chapter 02. Chapter 04 loops over this dict, so a new model joins every table,
+figure and listening test of that chapter by adding one entry here and nothing else.
+
+>>> sorted(GENERATORS)[:2]
+['Bach, held out (valid and test splits)', 'Bach, training split']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .encoding import REST
+from .errors import MusegenError
+
+__all__ = ["BARS", "STEPS", "GENERATORS", "excerpts", "draw"]
+
+BARS = 8
+"""Length of every compared melody, in 4/4 bars."""
+
+STEPS = 16 * BARS
+
+
+def excerpts(*splits: str) -> list[np.ndarray]:
+    """Non-overlapping :data:`BARS`-bar excerpts, from the first bar on, of the splits' 4/4 chorales."""
+    from . import data
+
+    cut = []
+    for split in splits:
+        for melody, meter in zip(data.load_melodies(split), data.time_signatures(split)):
+            if meter == "4/4":
+                cut += [melody[start : start + STEPS] for start in range(0, len(melody) - STEPS + 1, STEPS)]
+    return [melody for melody in cut if (melody >= 2).sum() >= 2]
+
+
+def _real(*splits: str) -> Callable[[int, int], list[np.ndarray]]:
+    def generate(n: int, seed: int) -> list[np.ndarray]:
+        pool = excerpts(*splits)
+        chosen = np.random.default_rng(seed).permutation(len(pool))[:n]
+        return [pool[i] for i in sorted(chosen)]
+
+    return generate
+
+
+def _sequence_model(load: Callable) -> Callable[[int, int], list[np.ndarray]]:
+    """Samples from silence (one ``REST``) at temperature 1; samples with fewer than two notes are redrawn."""
+
+    def generate(n: int, seed: int) -> list[np.ndarray]:
+        from . import sampling
+
+        model = load()
+        return draw(lambda s: sampling.sample(model, STEPS - 1, seed=s, primer=[REST]), n, seed)
+
+    return generate
+
+
+def _markov() -> object:
+    from . import data
+    from .ngram import NGramModel
+
+    augmented = [shifted for melody in data.load_melodies("train") for shifted in data.transpositions(melody)]
+    return NGramModel(max_order=5).fit(augmented)
+
+
+def _pretrained(name: str) -> Callable:
+    def load():
+        from . import models
+
+        return models.load_pretrained(name)
+
+    return load
+
+
+def _vae_prior(n: int, seed: int) -> list[np.ndarray]:
+    """Four two-bar prior samples (temperature 0.5), one after another: the VAE knows no longer form."""
+    from . import models
+
+    vae = models.load_pretrained("melody_vae")
+    segments_per_melody = BARS // 2
+
+    def one(s: int) -> np.ndarray:
+        return np.concatenate(vae.sample_prior(segments_per_melody, temperature=0.5, seed=s))
+
+    return draw(one, n, seed)
+
+
+def draw(sample: Callable[[int], np.ndarray], n: int, seed: int) -> list[np.ndarray]:
+    """``n`` samples ``sample(seed), sample(seed + 1), ...``, skipping those with fewer than two notes.
+
+    Raises :class:`MusegenError` if fewer than ``n`` of ``3 n`` tries have notes.
+    """
+    melodies = []
+    for s in range(seed, seed + 3 * n):
+        melody = np.asarray(sample(s))
+        if (melody >= 2).sum() >= 2:
+            melodies.append(melody)
+            if len(melodies) == n:
+                return melodies
+    raise MusegenError(f"only {len(melodies)} of {3 * n} samples had two notes or more; {n} were asked for")
+
+
+GENERATORS: dict[str, Callable[[int, int], list[np.ndarray]]] = {
+    "Bach, held out (valid and test splits)": _real("valid", "test"),
+    "Bach, training split": _real("train"),
+    "Markov (Kneser-Ney 5-gram)": _sequence_model(_markov),
+    "LSTM (chapter 01)": _sequence_model(_pretrained("melody_lstm")),
+    "dilated convolutions (chapter 01)": _sequence_model(_pretrained("melody_tcn")),
+    "VAE prior (chapter 02)": _vae_prior,
+}
+"""Display name -> ``generate(n, seed)``: ``n`` melodies of :data:`BARS` bars (the real sets may have fewer)."""
