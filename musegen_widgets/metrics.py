@@ -54,6 +54,8 @@ __all__ = [
     "multitrack_metrics",
     "note_events",
     "longest_copied_run",
+    "binomial_test",
+    "binomial_interval",
 ]
 
 
@@ -603,3 +605,54 @@ def longest_copied_run(samples: Sequence, corpus: Sequence) -> np.ndarray:
                 best, length = length, length + 1
         longest.append(best)
     return np.array(longest)
+
+
+# ------------------------------------------------------------------ listening tests
+
+
+def _binomial_pmf(n: int, p: float) -> np.ndarray:
+    from math import comb
+
+    return np.array([comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n + 1)])
+
+
+def binomial_test(k: int, n: int, p: float = 0.5) -> float:
+    """Exact two-sided p-value of ``k`` successes in ``n`` trials if each succeeds with probability ``p``.
+
+    Sums the probabilities of every outcome no more likely than the one observed (as ``scipy.stats.binomtest``
+    does). In a listening test, ``k`` of ``n`` listeners picking the real excerpt, against guessing (0.5).
+
+    >>> round(binomial_test(9, 10), 4)  # 2 x (10 + 1) / 1024
+    0.0215
+    >>> binomial_test(5, 10)
+    1.0
+    """
+    if not 0 <= k <= n or n < 1:
+        raise MusegenError(f"need 0 <= k <= n and n >= 1, got k={k}, n={n}")
+    pmf = _binomial_pmf(n, p)
+    return float(min(1.0, pmf[pmf <= pmf[k] * (1 + 1e-7)].sum()))
+
+
+def binomial_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson (exact) confidence interval for a success probability after ``k`` of ``n``.
+
+    >>> [round(x, 4) for x in binomial_interval(0, 10)]
+    [0.0, 0.3085]
+    """
+    if not 0 <= k <= n or n < 1:
+        raise MusegenError(f"need 0 <= k <= n and n >= 1, got k={k}, n={n}")
+    tail = (1 - confidence) / 2
+
+    def solve(probability_of_tail, increasing: bool) -> float:
+        low, high = 0.0, 1.0
+        for _ in range(60):  # bisection: the tail probability is monotone in p
+            middle = (low + high) / 2
+            if (probability_of_tail(middle) < tail) == increasing:
+                low = middle
+            else:
+                high = middle
+        return (low + high) / 2
+
+    lower = 0.0 if k == 0 else solve(lambda p: _binomial_pmf(n, p)[k:].sum(), increasing=True)
+    upper = 1.0 if k == n else solve(lambda p: _binomial_pmf(n, p)[: k + 1].sum(), increasing=False)
+    return lower, upper

@@ -1,0 +1,98 @@
+"""The blind listening test: answers saved at once, a restart continues, foreign files are left alone."""
+
+import numpy as np
+import pytest
+
+from musegen_widgets import metrics
+from musegen_widgets.encoding import HOLD, pitch_to_token
+from musegen_widgets.errors import MusegenError
+from musegen_widgets.widgets import ListeningTest
+
+
+def tune(*pitches):
+    return np.array([token for p in pitches for token in (pitch_to_token(p), HOLD, HOLD, HOLD)])
+
+
+SOURCES = {
+    "real": [tune(60, 62, 64, 65), tune(67, 65, 64, 62)],
+    "model A": [tune(60, 60, 60, 60)],
+    "model B": [tune(72, 48, 72, 48), tune(50, 90, 50, 90)],
+}
+
+
+def test_answers_are_saved_at_once_and_a_restart_continues(tmp_path):
+    test = ListeningTest(SOURCES, folder=tmp_path, trials=6, seed=1)
+    assert len(test.plan) == 6 and not (tmp_path / "listening_test.csv").exists()
+    sources_per_trial = [{test.plan[t]["left"][0], test.plan[t]["right"][0]} for t in range(6)]
+    assert all("real" in pair and len(pair) == 2 for pair in sources_per_trial)  # real against a model
+    assert {next(iter(pair - {"real"})) for pair in sources_per_trial} == {"model A", "model B"}
+    assert test._left.value[:4] == b"RIFF" and test._right.value[:4] == b"RIFF"
+
+    test._buttons[0].click()
+    test.answer("right")
+    lines = (tmp_path / "listening_test.csv").read_text().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("trial,question,left_source")
+
+    # a new kernel, the same test: it continues at trial 3
+    again = ListeningTest(SOURCES, folder=tmp_path, trials=6, seed=1)
+    assert len(again.answers) == 2 and "trial 3 of 6" in again.progress.value
+    for _ in range(4):
+        again.answer("left")
+    assert all(button.disabled for button in again._buttons)
+    assert "model A" in again.results_html.value  # revealed at the end
+    again.answer("left")
+    assert "finished" in again.message.value and len(again.answers) == 6
+
+    # the results are counted from the file's rows
+    results = again.results()
+    for name in ("model A", "model B"):
+        rows = [row for row in again.answers if name in (row["left_source"], row["right_source"])]
+        chosen = sum(row["chosen_source"] == name for row in rows)
+        assert results[name]["trials"] == len(rows) and results[name]["chosen"] == chosen
+        assert results[name]["p_value"] == metrics.binomial_test(chosen, len(rows))
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"name,score\nAda,3\n", "not a listening-test answers file"),
+        (b"\xff\xfe\x00garbage", "not a listening-test answers file"),
+    ],
+)
+def test_a_foreign_or_corrupt_file_is_reported_and_left_alone(tmp_path, content, problem):
+    path = tmp_path / "listening_test.csv"
+    path.write_bytes(content)
+    with pytest.raises(MusegenError, match=problem) as raised:
+        ListeningTest(SOURCES, folder=tmp_path)
+    assert str(path) in str(raised.value) and "left as it is" in str(raised.value)
+    assert path.read_bytes() == content
+
+
+def test_answers_to_another_test_are_not_mixed_in(tmp_path):
+    first = ListeningTest(SOURCES, folder=tmp_path, trials=4, seed=1)
+    first.answer("left")
+    saved = (tmp_path / "listening_test.csv").read_bytes()
+    with pytest.raises(MusegenError, match="not an answer to this test"):
+        ListeningTest(SOURCES, folder=tmp_path, trials=4, seed=2)
+    with pytest.raises(MusegenError, match="not an answer to this test"):
+        ListeningTest(SOURCES, folder=tmp_path, trials=4, seed=1, question="Which is more musical?")
+    assert (tmp_path / "listening_test.csv").read_bytes() == saved
+
+
+def test_bad_set_ups_are_named(tmp_path):
+    with pytest.raises(MusegenError, match="at least two sources"):
+        ListeningTest({"real": SOURCES["real"]}, folder=tmp_path)
+    with pytest.raises(MusegenError, match="at least two sources"):
+        ListeningTest({"real": SOURCES["real"], "empty": []}, folder=tmp_path)
+    with pytest.raises(MusegenError, match="reference"):
+        ListeningTest(SOURCES, folder=tmp_path, reference="Mozart")
+    with pytest.raises(MusegenError, match="'left' or 'right'"):
+        ListeningTest(SOURCES, folder=tmp_path).answer("middle")
+
+
+def test_binomial_interval_covers_and_narrows():
+    low, high = metrics.binomial_interval(30, 60)
+    assert low < 0.5 < high and high - low < 0.3
+    assert metrics.binomial_interval(10, 10)[1] == 1.0
+    with pytest.raises(MusegenError, match="0 <= k <= n"):
+        metrics.binomial_test(11, 10)
