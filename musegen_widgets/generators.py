@@ -18,7 +18,7 @@ import numpy as np
 from .encoding import REST
 from .errors import MusegenError
 
-__all__ = ["BARS", "STEPS", "GENERATORS", "excerpts", "draw"]
+__all__ = ["BARS", "STEPS", "GENERATORS", "excerpts", "draw", "ROLL_BARS", "ROLL_GENERATORS", "roll_excerpts"]
 
 BARS = 8
 """Length of every compared melody, in 4/4 bars."""
@@ -113,3 +113,37 @@ GENERATORS: dict[str, Callable[[int, int], list[np.ndarray]]] = {
     "VAE prior (chapter 02)": _vae_prior,
 }
 """Display name -> ``generate(n, seed)``: ``n`` melodies of :data:`BARS` bars (the real sets may have fewer)."""
+
+
+ROLL_BARS = 2
+"""Length of every compared four-voice passage, in 4/4 bars (what chapter 03's GAN writes)."""
+
+
+def roll_excerpts(*splits: str) -> np.ndarray:
+    """Non-overlapping two-bar four-voice piano rolls of the splits' 4/4 chorales: ``(n, 4, 32, 72)``."""
+    from . import data
+
+    steps = 16 * ROLL_BARS
+    cut = []
+    for split in splits:
+        for roll, meter in zip(data.load_pianorolls(split), data.time_signatures(split)):
+            if meter == "4/4":
+                cut += [
+                    roll[:, start : start + steps] for start in range(0, roll.shape[1] - steps + 1, steps)
+                ]
+    return np.stack([roll for roll in cut if roll.any()])
+
+
+def _real_rolls(*splits: str) -> Callable[[int, int], np.ndarray]:
+    def generate(n: int, seed: int) -> np.ndarray:
+        pool = roll_excerpts(*splits)
+        return pool[np.sort(np.random.default_rng(seed).permutation(len(pool))[:n])]
+
+    return generate
+
+
+ROLL_GENERATORS: dict[str, Callable[[int, int], np.ndarray]] = {
+    "Bach, held out (valid and test splits)": _real_rolls("valid", "test"),
+    "Bach, training split": _real_rolls("train"),
+}
+"""Display name -> ``generate(n, seed)``: four-voice piano rolls ``(n, 4, 32, 72)`` (chapter 04, section 8)."""

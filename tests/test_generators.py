@@ -22,3 +22,11 @@ def test_draw_skips_silence_and_gives_up_clearly():
     assert len(generators.draw(lambda s: tune if s % 2 else silent, 3, seed=0)) == 3
     with pytest.raises(MusegenError, match="only 0 of 6 samples"):
         generators.draw(lambda s: silent, 2, seed=0)
+
+
+@pytest.mark.parametrize("name", sorted(generators.ROLL_GENERATORS))
+def test_every_four_voice_source_gives_repeatable_two_bar_rolls(name):
+    rolls = generators.ROLL_GENERATORS[name](4, seed=2)
+    assert rolls.shape == (4, 4, 16 * generators.ROLL_BARS, 72) and rolls.dtype == bool
+    assert rolls.any(axis=(1, 2, 3)).all()
+    assert np.array_equal(rolls, generators.ROLL_GENERATORS[name](4, seed=2))
