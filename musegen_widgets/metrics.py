@@ -52,6 +52,8 @@ __all__ = [
     "tonal_centroids",
     "tonal_distance",
     "multitrack_metrics",
+    "voice_range_share",
+    "compare_multitrack",
     "note_events",
     "longest_copied_run",
     "binomial_test",
@@ -536,6 +538,50 @@ def multitrack_metrics(rolls, steps_per_bar: int = 16) -> dict[str, np.ndarray]:
         "texture_polyphonicity": polyphonicity(merged, steps_per_bar=steps_per_bar),
         "tonal_distance": tonal_distance(array, steps_per_bar),
     }
+
+
+def voice_range_share(rolls, reference_rolls) -> np.ndarray:
+    """Per voice, the share of sounding notes-steps of ``rolls`` inside that voice's pitch range in the reference.
+
+    >>> reference = np.zeros((1, 4, 16, 72), bool); reference[0, :, :, 30:40] = True
+    >>> rolls = np.zeros((1, 4, 16, 72), bool); rolls[0, 0, :8, 35] = True; rolls[0, 0, 8:, 50] = True
+    >>> voice_range_share(rolls, reference)[0]
+    np.float64(0.5)
+    """
+    rolls, reference = np.asarray(rolls, bool), np.asarray(reference_rolls, bool)
+    if rolls.shape[1] != reference.shape[1] or rolls.shape[-1] != reference.shape[-1]:
+        raise MusegenError(
+            f"the two sets have different voices or pitches: {rolls.shape} and {reference.shape}"
+        )
+    shares = []
+    for voice in range(rolls.shape[1]):
+        used = np.flatnonzero(reference[:, voice].any(axis=(0, 1)))
+        per_pitch = rolls[:, voice].sum(axis=(0, 1))
+        inside = per_pitch[used.min() : used.max() + 1].sum() if len(used) else 0
+        shares.append(inside / per_pitch.sum() if per_pitch.sum() else np.nan)
+    return np.array(shares)
+
+
+def compare_multitrack(reference_rolls, rolls, tolerance: float = 0.2) -> dict[str, dict]:
+    """MuseGAN's metrics of generated rolls next to a reference's, with whether each is within ``tolerance``.
+
+    For each metric of :func:`multitrack_metrics`: ``reference`` and ``generated`` values (per voice or pair)
+    and ``within``: ``|generated - reference| <= tolerance * |reference|`` per entry. (A reference value of 0,
+    such as a chorale voice's polyphonicity, is then met only by 0.) Also ``voice_range``: the share of
+    generated notes inside each voice's reference range (:func:`voice_range_share`).
+    """
+    reference = multitrack_metrics(reference_rolls)
+    generated = multitrack_metrics(rolls)
+    table = {
+        name: {
+            "reference": reference[name],
+            "generated": generated[name],
+            "within": np.abs(generated[name] - reference[name]) <= tolerance * np.abs(reference[name]),
+        }
+        for name in reference
+    }
+    table["voice_range"] = {"generated": voice_range_share(rolls, reference_rolls)}
+    return table
 
 
 # ------------------------------------------------------------------ copy detection

@@ -11,6 +11,7 @@ name                model                                                  chapt
 ``frame_lstm``      :class:`~musegen_widgets.models.frames.FrameLSTM`        01
 ``melody_vae``      :class:`~musegen_widgets.models.melody_vae.MelodyVAE`    02
 ``melody_vae_collapsed``  the same VAE trained on the plain ELBO (collapsed)  02
+``chorale_gan``     :class:`~musegen_widgets.models.chorale_gan.ChoraleGAN`  03
 ==================  =====================================================  ==========
 
 The model classes are importable from here (``models.MelodyLSTM``) and are loaded on first use.
@@ -34,6 +35,7 @@ __all__ = [
     "FrameLSTM",
     "IndependentFrames",
     "MelodyVAE",
+    "ChoraleGAN",
 ]
 
 PRETRAINED = {
@@ -42,6 +44,7 @@ PRETRAINED = {
     "frame_lstm": "FrameLSTM",
     "melody_vae": "MelodyVAE",
     "melody_vae_collapsed": "MelodyVAE",
+    "chorale_gan": "ChoraleGAN",
 }
 """Shipped weights: name -> model class."""
 
@@ -51,6 +54,7 @@ _MODULES = {
     "FrameLSTM": ".frames",
     "IndependentFrames": ".frames",
     "MelodyVAE": ".melody_vae",
+    "ChoraleGAN": ".chorale_gan",
 }
 
 

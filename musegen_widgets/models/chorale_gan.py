@@ -1,0 +1,287 @@
+"""The chorale GAN of chapter 03: MuseGAN's "hybrid" generator and a WGAN-GP critic, for two-bar SATB passages.
+
+A passage is a boolean piano roll ``(4 voices, 32 sixteenth steps, 72 pitches)`` (pitch columns
+``PIANOROLL_LOW``..``PIANOROLL_HIGH`` of :mod:`musegen_widgets.encoding`), as
+:func:`~musegen_widgets.generators.roll_excerpts` cuts them from the chorales.
+
+**Generator.** Every voice is written from two latent vectors: a *shared* one, the same for all four voices
+(what the passage is: its harmony and motion), and a *private* one per voice (how that voice moves). One
+network with a learned embedding of the voice writes each voice: latents -> dense -> four time steps ->
+three transposed 1-D convolutions over time (4 -> 8 -> 16 -> 32 steps) -> at each step, one softmax over a
+rest and the 72 pitches. (MuseGAN gives every pitch its own sigmoid; a chorale voice sings one note at a
+time, and building that in spares the GAN from learning it. Gulrajani et al. trained their WGAN-GP
+character-level language model with softmax outputs in the same way.) The critic sees the 72 pitch
+probabilities, where a real passage has 0 and 1. Changing one voice's private latent changes only that
+voice, which is what :class:`~musegen_widgets.widgets.GanExplorer` lets a learner hear.
+
+**Critic.** The four voices side by side at each step (4 x 72 values) -> 1-D convolutions over time with
+leaky ReLUs -> one score, unbounded: a WGAN critic estimates the Wasserstein-1 distance, it does not
+classify. Training (``train_step``) follows Gulrajani et al. (2017): ``critic_steps`` critic updates per
+generator update, the critic's loss ``E[D(fake)] - E[D(real)] + gp_weight * E[(||grad D(mix)|| - 1)^2]``
+on random mixes of real and fake passages, the generator's loss ``-E[D(fake)]``; two Adam optimizers.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from ..encoding import PIANOROLL_HIGH, PIANOROLL_LOW
+from ..errors import MusegenError
+
+__all__ = ["ChoraleGAN", "VOICES", "STEPS", "PITCHES", "roll_transpositions"]
+
+VOICES, STEPS, PITCHES = 4, 32, PIANOROLL_HIGH - PIANOROLL_LOW + 1
+
+
+def roll_transpositions(rolls, shifts=range(-6, 6)) -> np.ndarray:
+    """Every transposition of a set of rolls ``(n, 4, 32, 72)`` by ``shifts`` semitones that stays in range.
+
+    >>> rolls = np.zeros((1, 4, 32, 72), bool); rolls[0, 0, :, 0] = True  # the lowest pitch
+    >>> roll_transpositions(rolls).shape[0]  # only upwards: shifts 0..5
+    6
+    """
+    rolls = np.asarray(rolls, dtype=bool)
+    sounding = np.flatnonzero(rolls.any(axis=(0, 1, 2)))
+    moved = []
+    for roll in rolls:
+        pitches = np.flatnonzero(roll.any(axis=(0, 1)))
+        for shift in shifts:
+            if len(pitches) and pitches.min() + shift >= 0 and pitches.max() + shift < rolls.shape[-1]:
+                moved.append(np.roll(roll, shift, axis=-1))
+    if not len(sounding) or not moved:
+        raise MusegenError("no roll has notes to transpose")
+    return np.stack(moved)
+
+
+@keras.saving.register_keras_serializable(package="musegen")
+class ChoraleGAN(keras.Model):
+    """Generator and critic of a WGAN-GP for two-bar four-voice passages.
+
+    Parameters
+    ----------
+    shared_latent, voice_latent
+        Sizes of the shared latent vector and of each voice's private one.
+    channels
+        Width of the networks (the generator's first convolution has this many channels).
+    gp_weight
+        Weight of the gradient penalty (10 in the WGAN-GP paper).
+    critic_steps
+        Critic updates per generator update (5 in the paper).
+    """
+
+    def __init__(
+        self, shared_latent=32, voice_latent=16, channels=128, gp_weight=10.0, critic_steps=5, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.shared_latent, self.voice_latent, self.channels = shared_latent, voice_latent, channels
+        self.gp_weight, self.critic_steps = gp_weight, critic_steps
+        self.voice_embedding = layers.Embedding(VOICES, 8, name="voice_embedding")
+        self.generator_layers = [
+            layers.Dense(4 * 2 * channels, name="g_dense"),
+            layers.Reshape((4, 2 * channels)),
+            layers.BatchNormalization(name="g_norm_0"),
+            layers.ReLU(),
+            layers.Conv1DTranspose(channels, 4, strides=2, padding="same", name="g_up_8"),
+            layers.BatchNormalization(name="g_norm_1"),
+            layers.ReLU(),
+            layers.Conv1DTranspose(channels, 4, strides=2, padding="same", name="g_up_16"),
+            layers.BatchNormalization(name="g_norm_2"),
+            layers.ReLU(),
+            layers.Conv1DTranspose(channels // 2, 4, strides=2, padding="same", name="g_up_32"),
+            layers.BatchNormalization(name="g_norm_3"),
+            layers.ReLU(),
+            layers.Conv1D(PITCHES + 1, 1, name="g_rest_and_pitches"),
+        ]
+        self.critic_layers = [
+            layers.Conv1D(channels, 3, padding="same", name="c_conv_32"),
+            layers.LeakyReLU(0.2),
+            layers.Conv1D(channels, 4, strides=2, padding="same", name="c_conv_16"),
+            layers.LeakyReLU(0.2),
+            layers.Conv1D(2 * channels, 4, strides=2, padding="same", name="c_conv_8"),
+            layers.LeakyReLU(0.2),
+            layers.Conv1D(2 * channels, 4, strides=2, padding="same", name="c_conv_4"),
+            layers.LeakyReLU(0.2),
+            layers.Flatten(),
+            layers.Dense(1, name="c_score"),
+        ]
+        self.trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in ("critic_loss", "wasserstein", "gradient_penalty", "generator_loss")
+        }
+        self.seed_generator = keras.random.SeedGenerator(0)
+
+    # ---------------------------------------------------------------------------------- the two networks
+
+    def generator_probabilities(self, shared_z, voice_z, training=False):
+        """``(batch, shared)`` and ``(batch, 4, voice)`` latents -> note probabilities ``(batch, 4, 32, 72)``."""
+        batch = ops.shape(shared_z)[0]
+        voices = ops.broadcast_to(self.voice_embedding(ops.arange(VOICES))[None], (batch, VOICES, 8))
+        shared = ops.broadcast_to(shared_z[:, None, :], (batch, VOICES, self.shared_latent))
+        x = ops.reshape(ops.concatenate([shared, voice_z, voices], axis=-1), (batch * VOICES, -1))
+        for layer in self.generator_layers:
+            x = layer(x, training=training) if isinstance(layer, layers.BatchNormalization) else layer(x)
+        # one softmax per voice and step over a rest and the pitches; the rest's share is silence
+        probabilities = ops.softmax(x, axis=-1)[..., 1:]
+        return ops.reshape(probabilities, (batch, VOICES, STEPS, PITCHES))
+
+    def critic(self, rolls):
+        """Piano rolls ``(batch, 4, 32, 72)`` (probabilities or 0/1) -> one unbounded score each ``(batch,)``."""
+        x = ops.reshape(
+            ops.transpose(ops.cast(rolls, "float32"), (0, 2, 1, 3)), (-1, STEPS, VOICES * PITCHES)
+        )
+        for layer in self.critic_layers:
+            x = layer(x)
+        return x[:, 0]
+
+    def call(self, rolls, training=False):
+        return self.critic(rolls)
+
+    def latents(self, batch: int):
+        """Latent vectors drawn from ``N(0, I)`` inside the graph: shared ``(batch, S)``, voice ``(batch, 4, V)``."""
+        shared = keras.random.normal((batch, self.shared_latent), seed=self.seed_generator)
+        voice = keras.random.normal((batch, VOICES, self.voice_latent), seed=self.seed_generator)
+        return shared, voice
+
+    # ---------------------------------------------------------------------------------- training
+
+    def compile(self, generator_optimizer=None, critic_optimizer=None, **kwargs):
+        super().compile(**kwargs)
+        self.generator_optimizer = generator_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9)
+        self.critic_optimizer = critic_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9)
+        # variables may not be created inside the traced train_step: build both networks and optimizers now
+        self(self.example_input())
+        self.critic_optimizer.build(self._critic_weights())
+        self.generator_optimizer.build(self._generator_weights())
+
+    def _critic_weights(self) -> list:
+        return [w for layer in self.critic_layers for w in layer.trainable_weights]
+
+    def _generator_weights(self) -> list:
+        layers_ = [self.voice_embedding, *self.generator_layers]
+        return [w for layer in layers_ for w in layer.trainable_weights]
+
+    def train_step(self, batch):
+        import tensorflow as tf
+
+        real = ops.cast(batch[0] if isinstance(batch, tuple) else batch, "float32")
+        size = ops.shape(real)[0]
+        critic_weights, generator_weights = self._critic_weights(), self._generator_weights()
+        for _ in range(self.critic_steps):
+            fake = self.generator_probabilities(*self.latents(size), training=True)
+            mix = ops.reshape(keras.random.uniform((size,), seed=self.seed_generator), (-1, 1, 1, 1))
+            mixed = mix * real + (1 - mix) * fake
+            with tf.GradientTape() as tape:
+                with tf.GradientTape() as inner:
+                    inner.watch(mixed)
+                    mixed_score = self.critic(mixed)
+                slopes = inner.gradient(mixed_score, mixed)
+                norms = ops.sqrt(ops.sum(ops.square(slopes), axis=(1, 2, 3)) + 1e-12)
+                penalty = ops.mean(ops.square(norms - 1.0))
+                distance = ops.mean(self.critic(real)) - ops.mean(self.critic(fake))
+                critic_loss = -distance + self.gp_weight * penalty
+            self.critic_optimizer.apply(tape.gradient(critic_loss, critic_weights), critic_weights)
+        with tf.GradientTape() as tape:
+            generator_loss = -ops.mean(
+                self.critic(self.generator_probabilities(*self.latents(size), training=True))
+            )
+        self.generator_optimizer.apply(tape.gradient(generator_loss, generator_weights), generator_weights)
+        values = {
+            "critic_loss": critic_loss,
+            "wasserstein": distance,
+            "gradient_penalty": penalty,
+            "generator_loss": generator_loss,
+        }
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "shared_latent": self.shared_latent,
+            "voice_latent": self.voice_latent,
+            "channels": self.channels,
+            "gp_weight": self.gp_weight,
+            "critic_steps": self.critic_steps,
+        }
+
+    def example_input(self) -> np.ndarray:
+        """Builds every layer (critic and generator) before weights are loaded; returns one silent roll."""
+        self.generator_probabilities(
+            ops.zeros((1, self.shared_latent)), ops.zeros((1, VOICES, self.voice_latent))
+        )
+        return np.zeros((1, VOICES, STEPS, PITCHES), np.float32)
+
+    # ---------------------------------------------------------------------------------- the public API
+
+    def generate(
+        self,
+        n: int = 1,
+        seed: int | None = None,
+        shared_z=None,
+        voice_z=None,
+        threshold: float | None = 0.5,
+    ) -> np.ndarray:
+        """``n`` two-bar four-voice passages as boolean piano rolls ``(n, 4, 32, 72)``.
+
+        Parameters
+        ----------
+        n
+            How many passages.
+        seed
+            Seeds the latents that are not given (and Bernoulli sampling).
+        shared_z
+            The shared latent, ``(shared,)`` for all passages or ``(n, shared)``; default drawn from N(0, I).
+        voice_z
+            The voices' private latents, ``(4, voice)`` or ``(n, 4, voice)``; default drawn from N(0, I).
+        threshold
+            A note sounds where its probability is above this (in (0, 1)); from 0.5 up, a voice sounds at most
+            one pitch at a time. ``None`` draws each voice's pitch (or rest) at each step from the
+            probabilities instead (sampling).
+        """
+        probabilities = self.probabilities(n, seed, shared_z, voice_z)
+        if threshold is None:
+            rng = np.random.default_rng(None if seed is None else seed + 1)
+            # the rest's probability is what the pitches leave; draw one class per voice and step
+            cumulative = np.cumsum(probabilities, axis=-1)
+            drawn = (cumulative < rng.random((*probabilities.shape[:-1], 1))).sum(axis=-1)
+            return np.arange(PITCHES) == drawn[..., None]  # drawn == PITCHES: the rest, no pitch
+        if not (isinstance(threshold, (int, float)) and 0 < threshold < 1):
+            raise MusegenError(
+                f"threshold must be a number between 0 and 1 (or None to sample), got {threshold!r}"
+            )
+        return probabilities > threshold
+
+    def probabilities(self, n: int = 1, seed: int | None = None, shared_z=None, voice_z=None) -> np.ndarray:
+        """The generator's note probabilities ``(n, 4, 32, 72)`` for the latents (see :meth:`generate`)."""
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise MusegenError(f"n must be a positive whole number, got {n!r}")
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise MusegenError(f"seed must be a non-negative whole number or None, got {seed!r}")
+        rng = np.random.default_rng(seed)
+        shared = self._latent(shared_z, (n, self.shared_latent), "shared_z", rng)
+        voice = self._latent(voice_z, (n, VOICES, self.voice_latent), "voice_z", rng)
+        probabilities = self.generator_probabilities(
+            ops.convert_to_tensor(shared), ops.convert_to_tensor(voice)
+        )
+        return np.asarray(ops.convert_to_numpy(probabilities))
+
+    @staticmethod
+    def _latent(value, shape: tuple[int, ...], name: str, rng: np.random.Generator) -> np.ndarray:
+        draw = rng.standard_normal(shape).astype(np.float32)  # drawn even when given: seeds stay aligned
+        if value is None:
+            return draw
+        array = np.asarray(value, dtype=np.float32)
+        if array.shape == shape[1:]:
+            array = np.broadcast_to(array, shape)
+        if array.shape != shape:
+            raise MusegenError(f"{name} must have shape {shape[1:]} or {shape}, got {np.shape(value)}")
+        if not np.isfinite(array).all():
+            raise MusegenError(f"{name} holds NaN or infinity")
+        return np.ascontiguousarray(array)
