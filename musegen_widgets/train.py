@@ -378,6 +378,10 @@ def train_chorale_gan(
             for name in quality:
                 known = table[name][np.isfinite(table[name])]  # NaN: no notes to measure
                 quality[name].append(float(known.mean()) if len(known) else float("nan"))
+            print(
+                "  samples: "
+                + ", ".join(f"{name.replace('_', ' ')} {values[-1]:.3f}" for name, values in quality.items())
+            )
 
     start = time.perf_counter()
     fitted = model.fit(

@@ -23,7 +23,7 @@ import numpy as np
 from . import audio, encoding, render
 from .errors import MusegenError
 
-__all__ = ["ScoreView", "SamplerWidget", "LatentExplorer", "ListeningTest"]
+__all__ = ["ScoreView", "SamplerWidget", "LatentExplorer", "ListeningTest", "GanExplorer"]
 
 
 # white like paper (also in dark themes), as wide as the notebook, long scores scroll
@@ -828,3 +828,102 @@ class ListeningTest(widgets.VBox):
 
     def __repr__(self) -> str:
         return f"ListeningTest({len(self.answers)} of {len(self.plan)} answered, {self.path})"
+
+
+class GanExplorer(widgets.VBox):
+    """Play with the chorale GAN's latents: a seed, the shared latent and each voice's own, the binarisation.
+
+    The seed draws the latent vectors; each "move" slider then adds a multiple of a fixed random unit
+    direction to the shared latent or to one voice's private latent, so that moving the tenor's slider
+    changes the tenor and nothing else, while moving the shared one changes the whole passage. The
+    threshold decides which pitches sound (or "sample notes" draws them from the probabilities). "New
+    sample" moves to the next seed. Problems show a message and the last passage stays.
+
+    Parameters
+    ----------
+    model
+        A :class:`~musegen_widgets.models.chorale_gan.ChoraleGAN`.
+    debounce
+        Seconds a slider must rest before the passage is generated again; 0 generates at once.
+    """
+
+    VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
+
+    def __init__(self, model, debounce: float = 0.15):
+        self.model, self.debounce, self._timer = model, debounce, None
+        directions = np.random.default_rng(2024)
+        self.directions = {"shared": directions.standard_normal(model.shared_latent)}
+        for voice in self.VOICE_NAMES:
+            self.directions[voice] = directions.standard_normal(model.voice_latent)
+        self.directions = {name: d / np.linalg.norm(d) for name, d in self.directions.items()}
+        style = {"description_width": "90px"}
+        self.seed = widgets.IntSlider(0, min=0, max=999, description="seed", style=style)
+        self.moves = {
+            name: widgets.FloatSlider(
+                0.0, min=-3.0, max=3.0, step=0.1, description=f"move {name}", style=style
+            )
+            for name in self.directions
+        }
+        self.threshold = widgets.FloatSlider(
+            0.5, min=0.05, max=0.95, step=0.05, description="threshold", style=style
+        )
+        self.sample_notes = widgets.Checkbox(False, description="sample notes instead", indent=False)
+        self.new_button = widgets.Button(description="New sample", icon="refresh", button_style="primary")
+        self.message = widgets.HTML()
+        self.roll: np.ndarray | None = None
+        self.view = ScoreView(None)
+        self.refresh()
+        for control in (self.seed, self.threshold, self.sample_notes, *self.moves.values()):
+            control.observe(self._changed, names="value")
+        self.new_button.on_click(self._new_sample)
+        controls = widgets.HBox(
+            [
+                widgets.VBox([self.seed, self.threshold, self.sample_notes, self.new_button]),
+                widgets.VBox(list(self.moves.values())),
+            ]
+        )
+        super().__init__([controls, self.message, self.view])
+
+    def latents(self) -> tuple[np.ndarray, np.ndarray]:
+        """The shared ``(S,)`` and voice ``(4, V)`` latents shown now: the seed's, moved by the sliders."""
+        rng = np.random.default_rng(self.seed.value)
+        shared = (
+            rng.standard_normal(self.model.shared_latent)
+            + self.moves["shared"].value * self.directions["shared"]
+        )
+        voices = rng.standard_normal((4, self.model.voice_latent))
+        for index, voice in enumerate(self.VOICE_NAMES):
+            voices[index] += self.moves[voice].value * self.directions[voice]
+        return shared, voices
+
+    def _title(self) -> str:
+        moved = ", ".join(
+            f"{name} {slider.value:+.1f}" for name, slider in self.moves.items() if slider.value
+        )
+        how = "notes sampled" if self.sample_notes.value else f"threshold {self.threshold.value:.2f}"
+        return f"seed {self.seed.value}, {how}" + (f", moved: {moved}" if moved else "")
+
+    def refresh(self) -> None:
+        """Generate the passage for the current settings and show it; problems become a message."""
+        try:
+            shared, voices = self.latents()
+            threshold = None if self.sample_notes.value else self.threshold.value
+            roll = self.model.generate(
+                1, seed=self.seed.value, shared_z=shared, voice_z=voices, threshold=threshold
+            )[0]
+            if not roll.any():
+                raise MusegenError("no pitch passes this threshold: lower it, or sample the notes")
+            self.view.update(roll, title=self._title(), time_signature="4/4")
+            self.roll = roll
+            self.message.value = ""
+        except Exception as error:  # shown in the widget: a callback's exception would only reach the log
+            self.message.value = _error_html(error)
+
+    def _changed(self, change=None) -> None:
+        self._timer = _debounced(self.refresh, self.debounce, self._timer)
+
+    def _new_sample(self, _button=None) -> None:
+        self.seed.value = (self.seed.value + 1) % (self.seed.max + 1)  # observed: regenerates
+
+    def __repr__(self) -> str:
+        return f"GanExplorer({self._title()})"

@@ -107,3 +107,25 @@ def test_compare_multitrack_marks_what_is_within_tolerance():
     assert np.allclose(table["voice_range"]["generated"], 1.0)
     shifted = np.roll(real, 12, axis=-1)  # an octave up: out of every voice's range in part
     assert (metrics.voice_range_share(shifted, real) < 0.95).any()
+
+
+def test_gan_explorer_moves_one_voice_and_keeps_working(trained):
+    from musegen_widgets.widgets import GanExplorer
+
+    model = trained[1]["model"]
+    explorer = GanExplorer(model, debounce=0)
+    explorer.sample_notes.value = (
+        True  # the tiny fast-mode model passes no threshold: it is unsure of everything
+    )
+    assert explorer.message.value == "" and (explorer.roll.sum(axis=-1) <= 1).all()
+    before = model.probabilities(1, seed=0, shared_z=explorer.latents()[0], voice_z=explorer.latents()[1])
+    explorer.moves["tenor"].value = 2.5
+    after = model.probabilities(1, seed=0, shared_z=explorer.latents()[0], voice_z=explorer.latents()[1])
+    changed = np.abs(after - before).max(axis=(0, 2, 3))
+    assert changed[2] > 0 and (changed[[0, 1, 3]] == 0).all()
+    shown = explorer.roll.copy()
+    explorer.sample_notes.value = False
+    explorer.threshold.value = 0.95  # nothing passes: a message, the last passage stays
+    assert "no pitch passes" in explorer.message.value and np.array_equal(explorer.roll, shown)
+    explorer.new_button.click()
+    assert explorer.seed.value == 1 and "seed 1" in repr(explorer)
