@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_gan  # noqa: E402
 import bench_metrics  # noqa: E402
 import bench_notebooks  # noqa: E402
 import bench_sampling  # noqa: E402
@@ -83,6 +84,7 @@ def main() -> None:
     bench_sampling.main()
     bench_sampling.training()
     bench_vae.main()
+    bench_gan.main()
     bench_metrics.main()
     bench_notebooks.main()
     if arguments.ci:

@@ -142,8 +142,16 @@ def _real_rolls(*splits: str) -> Callable[[int, int], np.ndarray]:
     return generate
 
 
+def _gan(n: int, seed: int) -> np.ndarray:
+    """Passages of the chorale GAN (threshold 0.5)."""
+    from . import models
+
+    return models.load_pretrained("chorale_gan").generate(n, seed=seed)
+
+
 ROLL_GENERATORS: dict[str, Callable[[int, int], np.ndarray]] = {
     "Bach, held out (valid and test splits)": _real_rolls("valid", "test"),
     "Bach, training split": _real_rolls("train"),
+    "GAN (chapter 03)": _gan,
 }
 """Display name -> ``generate(n, seed)``: four-voice piano rolls ``(n, 4, 32, 72)`` (chapter 04, section 8)."""

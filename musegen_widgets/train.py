@@ -363,7 +363,7 @@ def train_chorale_gan(
     from .models.chorale_gan import ChoraleGAN, roll_transpositions
 
     keras.utils.set_random_seed(seed)
-    config, epochs = GAN_CONFIG, 12 if epochs is None else epochs
+    config, epochs = GAN_CONFIG, 10 if epochs is None else epochs
     rolls = roll_transpositions(gan_rolls("train"))
     if fast:
         rolls, epochs, config = rolls[:256], 2, GAN_FAST_CONFIG

@@ -169,3 +169,45 @@ def test_chapter_02_latent_explorer(page, lab_url, artifacts):
     changes(lambda: explorer.locator("button:has-text('Sample prior')").click())
     explorer.screenshot(path=str(artifacts / "02_latent_explorer_after_changes.png"))
     assert page.console_errors == []
+
+
+def test_chapter_03_gan_explorer(page, lab_url, artifacts):
+    open_and_run_all(page, lab_url, "03_gans.ipynb", artifacts)
+    explorer = page.locator(".widget-vbox:has-text('New sample'):has(.widget-checkbox)").first
+    explorer.scroll_into_view_if_needed()
+    view = explorer.locator(".widget-vbox:has(audio)").first
+    explorer.screenshot(path=str(artifacts / "03_gan_explorer.png"))
+    assert view.locator(".widget-html svg g.measure").count() >= 2
+
+    def changes(action) -> None:
+        before = score_and_audio(view)
+        action()
+        page.wait_for_function(
+            "([view, old]) => view.querySelector('audio').src !== old",
+            arg=[view.element_handle(), before[1]],
+            timeout=60_000,
+        )
+
+    changes(lambda: explorer.locator("button:has-text('New sample')").click())
+    bass_handle = explorer.locator(".widget-slider:has-text('move bass') .noUi-handle").first
+    changes(lambda: (bass_handle.focus(), *(page.keyboard.press("ArrowRight") for _ in range(20))))
+    explorer.screenshot(path=str(artifacts / "03_gan_explorer_after_changes.png"))
+    assert page.console_errors == []
+
+
+def test_chapter_04_listening_test(page, lab_url, artifacts):
+    open_and_run_all(page, lab_url, "04_judging_generated_music.ipynb", artifacts)
+    test = page.locator(".widget-vbox:has-text('Reveal results')").first
+    test.scroll_into_view_if_needed()
+    assert test.locator("audio").count() == 2
+    assert "trial 1 of 12" in test.text_content()
+    test.locator("button:has-text('Excerpt 1')").click()
+    page.wait_for_function(
+        "box => box.textContent.includes('trial 2 of 12')", arg=test.element_handle(), timeout=30_000
+    )
+    test.locator("button:has-text('Reveal results')").click()
+    page.wait_for_function(
+        "box => box.querySelector('table') !== null", arg=test.element_handle(), timeout=30_000
+    )
+    test.screenshot(path=str(artifacts / "04_listening_test.png"))
+    assert page.console_errors == []
