@@ -84,9 +84,20 @@ def _clef(notes: np.ndarray, name: str = "") -> str:
     return "*clefG2" if mean >= 59 else "*clefGv2" if mean >= 50 else "*clefF4"
 
 
-def _voice_events(notes: np.ndarray, n_steps: int, bar: int, fifths: int) -> dict[int, str]:
-    events = {}
+def _voice_events(notes: np.ndarray, n_steps: int, bar: int, fifths: int, skip: int = 0) -> dict[int, str]:
+    """Kern tokens of one voice by onset step, from step ``skip`` (earlier silence is dropped) to the end.
+
+    Raises :class:`MusegenError` if the tokens would not fill the voice without gap or overlap: verovio
+    aborts the whole process (and with it a notebook's kernel) on such a spine instead of reporting it.
+    """
+    events, covered = {}, skip
     for start, end, chord in _segments(notes, n_steps, bar):
+        if end <= skip:
+            continue
+        start = max(start, skip)  # only silence lies before skip: it is the earliest note in any voice
+        if start != covered:
+            raise MusegenError(f"internal error: a voice's notation has a gap at step {covered}")
+        covered = end
         lengths = _pieces(end - start)
         at = start
         for i, length in enumerate(lengths):
@@ -132,7 +143,7 @@ def to_kern(x: Any, time_signature: str | None = None) -> str:
     skip = min(min(starts), bar) if starts else 0
     skip = skip if skip < bar else 0
     # Humdrum lists spines from the lowest staff to the highest.
-    spines = [_voice_events(v, n_steps, bar, fifths) for v in reversed(voices)]
+    spines = [_voice_events(v, n_steps, bar, fifths, skip) for v in reversed(voices)]
     signature = "".join(c + "#" for c in _SHARP_ORDER[: max(fifths, 0)])
     signature += "".join(c + "-" for c in _FLAT_ORDER[: max(-fifths, 0)])
     numerator, denominator = piece.time_signature.split("/")

@@ -76,3 +76,39 @@ def test_pianoroll_draws_every_note_in_its_voice_colour():
     collections = figure.axes[0].collections
     assert [len(c.get_paths()) for c in collections] == [len(v) for v in piece.voices]
     assert figure.axes[0].get_legend() is not None
+
+
+def _spine_durations_per_bar(kern: str) -> list[list[float]]:
+    """Sum of written durations (in quarters) of each spine between barlines, from the kern text."""
+    rows = [line.split("\t") for line in kern.splitlines() if line and not line.startswith(("!", "*"))]
+    totals, bars = [0.0] * len(rows[0]), []
+    for row in rows:
+        if row[0].startswith("="):
+            bars.append(totals)
+            totals = [0.0] * len(row)
+            continue
+        for spine, token in enumerate(row):
+            if token != ".":
+                first = token.split()[0].strip("[]_")
+                number, dots = re.match(r"(\d+)(\.*)", first).groups()
+                value = 4 / int(number)
+                totals[spine] += value * (2 - 0.5 ** len(dots))
+    return bars
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_voices_that_enter_late_or_never_still_fill_every_bar(seed):
+    # what a GAN writes: voices starting at different steps, silent bars, short fragments
+    rng = np.random.default_rng(seed)
+    roll = np.zeros((4, 64, 72), bool)
+    for voice in range(4):
+        if voice == seed % 4:
+            continue  # one voice never sounds
+        for step in range(int(rng.integers(1, 20)), 64):
+            if rng.random() < 0.6:
+                roll[voice, step, int(rng.integers(20, 50))] = True
+    kern = render.to_kern(roll, time_signature="4/4")
+    bars = _spine_durations_per_bar(kern)
+    assert len({len(set(totals)) for totals in bars}) == 1 and all(len(set(t)) == 1 for t in bars)
+    assert all(totals[0] == 4.0 for totals in bars[1:])  # every full bar: four quarters in every voice
+    assert render.score_svg(roll, time_signature="4/4").count('class="measure"') >= 4
