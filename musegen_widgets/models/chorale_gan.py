@@ -69,12 +69,22 @@ class ChoraleGAN(keras.Model):
         Weight of the gradient penalty (10 in the WGAN-GP paper).
     critic_steps
         Critic updates per generator update (5 in the paper).
+    learning_rate
+        Of both Adam optimizers (beta 0.5, 0.9, as in the paper), unless :meth:`compile` is given others.
     """
 
     def __init__(
-        self, shared_latent=32, voice_latent=16, channels=128, gp_weight=10.0, critic_steps=5, **kwargs
+        self,
+        shared_latent=32,
+        voice_latent=16,
+        channels=128,
+        gp_weight=10.0,
+        critic_steps=5,
+        learning_rate=1e-4,
+        **kwargs,
     ):
         super().__init__(**kwargs)
+        self.learning_rate = learning_rate
         self.shared_latent, self.voice_latent, self.channels = shared_latent, voice_latent, channels
         self.gp_weight, self.critic_steps = gp_weight, critic_steps
         self.voice_embedding = layers.Embedding(VOICES, 8, name="voice_embedding")
@@ -148,8 +158,9 @@ class ChoraleGAN(keras.Model):
 
     def compile(self, generator_optimizer=None, critic_optimizer=None, **kwargs):
         super().compile(**kwargs)
-        self.generator_optimizer = generator_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9)
-        self.critic_optimizer = critic_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9)
+        rate = self.learning_rate
+        self.generator_optimizer = generator_optimizer or keras.optimizers.Adam(rate, beta_1=0.5, beta_2=0.9)
+        self.critic_optimizer = critic_optimizer or keras.optimizers.Adam(rate, beta_1=0.5, beta_2=0.9)
         # variables may not be created inside the traced train_step: build both networks and optimizers now
         self(self.example_input())
         self.critic_optimizer.build(self._critic_weights())
@@ -209,6 +220,7 @@ class ChoraleGAN(keras.Model):
             "channels": self.channels,
             "gp_weight": self.gp_weight,
             "critic_steps": self.critic_steps,
+            "learning_rate": self.learning_rate,
         }
 
     def example_input(self) -> np.ndarray:
