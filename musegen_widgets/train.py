@@ -332,7 +332,14 @@ def _plot_vae_history(history: dict, path: Path, title: str) -> None:
     figure.savefig(path, dpi=90)
 
 
-GAN_CONFIG = {"shared_latent": 32, "voice_latent": 16, "channels": 128, "gp_weight": 10.0, "critic_steps": 5}
+GAN_CONFIG = {
+    "shared_latent": 32,
+    "voice_latent": 16,
+    "channels": 64,
+    "gp_weight": 10.0,
+    "critic_steps": 5,
+    "learning_rate": 5e-4,
+}
 GAN_FAST_CONFIG = {"shared_latent": 8, "voice_latent": 4, "channels": 8, "gp_weight": 10.0, "critic_steps": 2}
 
 
