@@ -835,9 +835,10 @@ class GanExplorer(widgets.VBox):
 
     The seed draws the latent vectors; each "move" slider then adds a multiple of a fixed random unit
     direction to the shared latent or to one voice's private latent, so that moving the tenor's slider
-    changes the tenor and nothing else, while moving the shared one changes the whole passage. The
-    threshold decides which pitches sound (or "sample notes" draws them from the probabilities). "New
-    sample" moves to the next seed. Problems show a message and the last passage stays.
+    changes the tenor and nothing else, while moving the shared one changes the whole passage. "notes"
+    decides how probabilities become notes: the threshold, sampling, or each voice's smoothest likely line
+    (Viterbi, 2 nats per change). "New sample" moves to the next seed. Problems show a message and the last
+    passage stays.
 
     Parameters
     ----------
@@ -867,18 +868,28 @@ class GanExplorer(widgets.VBox):
         self.threshold = widgets.FloatSlider(
             0.5, min=0.05, max=0.95, step=0.05, description="threshold", style=style
         )
-        self.sample_notes = widgets.Checkbox(False, description="sample notes instead", indent=False)
+        self.notes = widgets.ToggleButtons(
+            options=["threshold", "sampled", "smoothed"],
+            value="threshold",
+            description="notes",
+            style=style,
+            tooltips=[
+                "a pitch sounds where its probability passes the threshold",
+                "each voice's pitch or rest drawn at every step",
+                "each voice's most likely sequence when a change costs 2 nats (Viterbi)",
+            ],
+        )
         self.new_button = widgets.Button(description="New sample", icon="refresh", button_style="primary")
         self.message = widgets.HTML()
         self.roll: np.ndarray | None = None
         self.view = ScoreView(None)
         self.refresh()
-        for control in (self.seed, self.threshold, self.sample_notes, *self.moves.values()):
+        for control in (self.seed, self.threshold, self.notes, *self.moves.values()):
             control.observe(self._changed, names="value")
         self.new_button.on_click(self._new_sample)
         controls = widgets.HBox(
             [
-                widgets.VBox([self.seed, self.threshold, self.sample_notes, self.new_button]),
+                widgets.VBox([self.seed, self.notes, self.threshold, self.new_button]),
                 widgets.VBox(list(self.moves.values())),
             ]
         )
@@ -900,19 +911,29 @@ class GanExplorer(widgets.VBox):
         moved = ", ".join(
             f"{name} {slider.value:+.1f}" for name, slider in self.moves.items() if slider.value
         )
-        how = "notes sampled" if self.sample_notes.value else f"threshold {self.threshold.value:.2f}"
+        how = (
+            f"threshold {self.threshold.value:.2f}"
+            if self.notes.value == "threshold"
+            else f"notes {self.notes.value}"
+        )
         return f"seed {self.seed.value}, {how}" + (f", moved: {moved}" if moved else "")
 
     def refresh(self) -> None:
         """Generate the passage for the current settings and show it; problems become a message."""
         try:
             shared, voices = self.latents()
-            threshold = None if self.sample_notes.value else self.threshold.value
             roll = self.model.generate(
-                1, seed=self.seed.value, shared_z=shared, voice_z=voices, threshold=threshold
+                1,
+                seed=self.seed.value,
+                shared_z=shared,
+                voice_z=voices,
+                threshold=None if self.notes.value == "sampled" else self.threshold.value,
+                change_cost=2.0 if self.notes.value == "smoothed" else None,
             )[0]
             if not roll.any():
-                raise MusegenError("no pitch passes this threshold: lower it, or sample the notes")
+                raise MusegenError(
+                    "no notes with these settings: lower the threshold, or choose sampled notes"
+                )
             self.view.update(roll, title=self._title(), time_signature="4/4")
             self.roll = roll
             self.message.value = ""

@@ -114,8 +114,8 @@ def test_gan_explorer_moves_one_voice_and_keeps_working(trained):
 
     model = trained[1]["model"]
     explorer = GanExplorer(model, debounce=0)
-    explorer.sample_notes.value = (
-        True  # the tiny fast-mode model passes no threshold: it is unsure of everything
+    explorer.notes.value = (
+        "sampled"  # the tiny fast-mode model passes no threshold: it is unsure of everything
     )
     assert explorer.message.value == "" and (explorer.roll.sum(axis=-1) <= 1).all()
     before = model.probabilities(1, seed=0, shared_z=explorer.latents()[0], voice_z=explorer.latents()[1])
@@ -124,8 +124,31 @@ def test_gan_explorer_moves_one_voice_and_keeps_working(trained):
     changed = np.abs(after - before).max(axis=(0, 2, 3))
     assert changed[2] > 0 and (changed[[0, 1, 3]] == 0).all()
     shown = explorer.roll.copy()
-    explorer.sample_notes.value = False
+    explorer.notes.value = "threshold"
     explorer.threshold.value = 0.95  # nothing passes: a message, the last passage stays
-    assert "no pitch passes" in explorer.message.value and np.array_equal(explorer.roll, shown)
+    assert "no notes with these settings" in explorer.message.value and np.array_equal(explorer.roll, shown)
+    explorer.notes.value = "smoothed"
+    assert explorer.message.value == "" or "no notes" in explorer.message.value
+    assert (explorer.roll.sum(axis=-1) <= 1).all()
     explorer.new_button.click()
     assert explorer.seed.value == 1 and "seed 1" in repr(explorer)
+
+
+def test_smoothest_notes_hold_through_flickers_and_follow_real_changes(trained):
+    from musegen_widgets.models.chorale_gan import smoothest_notes
+
+    p = np.zeros((8, PITCHES))
+    p[:4, 30], p[4:, 35] = 0.8, 0.8  # a real change at step 4
+    p[2, 31], p[2, 30] = 0.6, 0.3  # a one-step flicker
+    line = smoothest_notes(p, 2.0)
+    assert line[:4, 30].all() and line[4:, 35].all() and line.sum() == 8
+    assert smoothest_notes(p, 0.0)[2, 31]  # no cost: the flicker is taken
+    # no cost: each voice and step takes its most likely class, the rest included
+    model = trained[1]["model"]
+    p = model.probabilities(3, seed=2)
+    classes = np.concatenate([1 - p.sum(axis=-1, keepdims=True), p], axis=-1).argmax(axis=-1)
+    assert np.array_equal(
+        model.generate(3, seed=2, change_cost=0.0), np.arange(1, PITCHES + 1) == classes[..., None]
+    )
+    with pytest.raises(MusegenError, match="change_cost"):
+        model.generate(1, change_cost=-1.0)

@@ -30,7 +30,7 @@ from keras import layers, ops
 from ..encoding import PIANOROLL_HIGH, PIANOROLL_LOW
 from ..errors import MusegenError
 
-__all__ = ["ChoraleGAN", "VOICES", "STEPS", "PITCHES", "roll_transpositions"]
+__all__ = ["ChoraleGAN", "VOICES", "STEPS", "PITCHES", "roll_transpositions", "smoothest_notes"]
 
 VOICES, STEPS, PITCHES = 4, 32, PIANOROLL_HIGH - PIANOROLL_LOW + 1
 
@@ -53,6 +53,37 @@ def roll_transpositions(rolls, shifts=range(-6, 6)) -> np.ndarray:
     if not len(sounding) or not moved:
         raise MusegenError("no roll has notes to transpose")
     return np.stack(moved)
+
+
+def smoothest_notes(probabilities, change_cost: float) -> np.ndarray:
+    """Per voice, the rest-or-pitch sequence that maximises ``sum_t log p_t(c_t) - change_cost * changes``.
+
+    ``probabilities`` are a generator's ``(..., steps, 72)`` pitch probabilities (the rest has what is left);
+    the result is a boolean roll of the same shape with at most one pitch per step. Viterbi decoding over
+    the 73 classes: at each step a class either stays, or is reached from the best class so far at the cost.
+
+    >>> p = np.zeros((6, 72)); p[:, 10] = [0.9, 0.4, 0.9, 0.9, 0.9, 0.9]; p[1, 11] = 0.5  # one flicker
+    >>> np.flatnonzero(smoothest_notes(p, 0.0)[:, 11]).tolist(), smoothest_notes(p, 2.0)[:, 10].all()
+    ([1], np.True_)
+    """
+    if not (isinstance(change_cost, (int, float)) and change_cost >= 0):
+        raise MusegenError(f"change_cost must be a non-negative number of nats, got {change_cost!r}")
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    rest = np.clip(1.0 - probabilities.sum(axis=-1, keepdims=True), 0.0, 1.0)
+    log_p = np.log(np.maximum(np.concatenate([rest, probabilities], axis=-1), 1e-9))
+    steps, classes = log_p.shape[-2], log_p.shape[-1]
+    score = log_p[..., 0, :].copy()
+    came_from = np.zeros(log_p.shape, dtype=np.int64)
+    for t in range(1, steps):
+        best = score.argmax(axis=-1)[..., None]
+        switch = np.take_along_axis(score, best, axis=-1) - change_cost
+        came_from[..., t, :] = np.where(score >= switch, np.arange(classes), best)
+        score = np.maximum(score, switch) + log_p[..., t, :]
+    path = np.zeros(log_p.shape[:-1], dtype=np.int64)
+    path[..., -1] = score.argmax(axis=-1)
+    for t in range(steps - 1, 0, -1):
+        path[..., t - 1] = np.take_along_axis(came_from[..., t, :], path[..., t, None], axis=-1)[..., 0]
+    return np.arange(1, classes) == path[..., None]
 
 
 @keras.saving.register_keras_serializable(package="musegen")
@@ -239,6 +270,7 @@ class ChoraleGAN(keras.Model):
         shared_z=None,
         voice_z=None,
         threshold: float | None = 0.5,
+        change_cost: float | None = None,
     ) -> np.ndarray:
         """``n`` two-bar four-voice passages as boolean piano rolls ``(n, 4, 32, 72)``.
 
@@ -256,8 +288,15 @@ class ChoraleGAN(keras.Model):
             A note sounds where its probability is above this (in (0, 1)); from 0.5 up, a voice sounds at most
             one pitch at a time. ``None`` draws each voice's pitch (or rest) at each step from the
             probabilities instead (sampling).
+        change_cost
+            If given, ``threshold`` is not used: each voice gets its most likely sequence of pitches and rests
+            when every change of pitch (or between note and rest) costs this many nats
+            (:func:`smoothest_notes`, Viterbi decoding). 0 is the most likely class at each step; 2 keeps
+            the generator's flickers from breaking held notes.
         """
         probabilities = self.probabilities(n, seed, shared_z, voice_z)
+        if change_cost is not None:
+            return smoothest_notes(probabilities, change_cost)
         if threshold is None:
             rng = np.random.default_rng(None if seed is None else seed + 1)
             # the rest's probability is what the pitches leave; draw one class per voice and step

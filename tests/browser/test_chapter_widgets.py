@@ -173,7 +173,7 @@ def test_chapter_02_latent_explorer(page, lab_url, artifacts):
 
 def test_chapter_03_gan_explorer(page, lab_url, artifacts):
     open_and_run_all(page, lab_url, "03_gans.ipynb", artifacts)
-    explorer = page.locator(".widget-vbox:has-text('New sample'):has(.widget-checkbox)").first
+    explorer = page.locator(".widget-vbox:has-text('New sample'):has-text('move bass')").first
     explorer.scroll_into_view_if_needed()
     view = explorer.locator(".widget-vbox:has(audio)").first
     explorer.screenshot(path=str(artifacts / "03_gan_explorer.png"))
