@@ -43,16 +43,21 @@ def roll_transpositions(rolls, shifts=range(-6, 6)) -> np.ndarray:
     6
     """
     rolls = np.asarray(rolls, dtype=bool)
-    sounding = np.flatnonzero(rolls.any(axis=(0, 1, 2)))
-    moved = []
-    for roll in rolls:
-        pitches = np.flatnonzero(roll.any(axis=(0, 1)))
-        for shift in shifts:
-            if len(pitches) and pitches.min() + shift >= 0 and pitches.max() + shift < rolls.shape[-1]:
-                moved.append(np.roll(roll, shift, axis=-1))
-    if not len(sounding) or not moved:
+    used = rolls.any(axis=(1, 2))  # (n, pitches)
+    has_notes = used.any(axis=1)
+    low = np.where(has_notes, used.argmax(axis=1), 0)
+    high = np.where(has_notes, used.shape[1] - 1 - used[:, ::-1].argmax(axis=1), -1)
+    pairs = [
+        (i, s)
+        for s in shifts
+        for i in np.flatnonzero(has_notes & (low + s >= 0) & (high + s < used.shape[1]))
+    ]
+    if not pairs:
         raise MusegenError("no roll has notes to transpose")
-    return np.stack(moved)
+    moved = np.empty((len(pairs), *rolls.shape[1:]), dtype=bool)  # filled in place: no list of copies
+    for row, (i, s) in enumerate(sorted(pairs)):
+        moved[row] = np.roll(rolls[i], s, axis=-1)
+    return moved
 
 
 def smoothest_notes(probabilities, change_cost: float) -> np.ndarray:
@@ -318,10 +323,18 @@ class ChoraleGAN(keras.Model):
         rng = np.random.default_rng(seed)
         shared = self._latent(shared_z, (n, self.shared_latent), "shared_z", rng)
         voice = self._latent(voice_z, (n, VOICES, self.voice_latent), "voice_z", rng)
-        probabilities = self.generator_probabilities(
-            ops.convert_to_tensor(shared), ops.convert_to_tensor(voice)
+        # 256 passages at a time: the generator's activations for a thousand at once take hundreds of MB
+        return np.concatenate(
+            [
+                ops.convert_to_numpy(
+                    self.generator_probabilities(
+                        ops.convert_to_tensor(shared[start : start + 256]),
+                        ops.convert_to_tensor(voice[start : start + 256]),
+                    )
+                )
+                for start in range(0, n, 256)
+            ]
         )
-        return np.asarray(ops.convert_to_numpy(probabilities))
 
     @staticmethod
     def _latent(value, shape: tuple[int, ...], name: str, rng: np.random.Generator) -> np.ndarray:
