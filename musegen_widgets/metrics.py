@@ -233,17 +233,24 @@ def _transitions(classes: np.ndarray) -> np.ndarray:
 def features(pieces: Sequence) -> dict[str, np.ndarray]:
     """:func:`piece_features` of every piece, stacked per feature: ``(n,)``, ``(n, 12)`` or ``(n, 12, 12)``.
 
+    Also ``voices``: each piece's number of voices, so that :func:`compare_sets` can refuse to compare a set
+    of melodies with a set of four-voice pieces.
+
     Raises :class:`MusegenError` for an empty set or a piece without notes (naming which).
     """
     if len(pieces) == 0:
         raise MusegenError("the set of pieces is empty")
-    rows = []
+    rows, voices = [], []
     for index, piece in enumerate(pieces):
         try:
+            piece = to_piece(piece)
             rows.append(piece_features(piece))
         except MusegenError as error:
             raise MusegenError(f"piece {index} of the set: {error}") from None
-    return {name: np.array([row[name] for row in rows]) for name in FEATURES}
+        voices.append(len(piece.voices))
+    table = {name: np.array([row[name] for row in rows]) for name in FEATURES}
+    table["voices"] = np.array(voices)
+    return table
 
 
 # ------------------------------------------------------------------ comparing sets
@@ -379,6 +386,12 @@ def compare_sets(reference: Sequence, generated: Sequence) -> dict[str, dict[str
     """
     reference = reference if isinstance(reference, dict) else features(reference)
     generated = generated if isinstance(generated, dict) else features(generated)
+    kinds = [sorted(set(np.asarray(table.get("voices", [0])).tolist())) for table in (reference, generated)]
+    if len(kinds[0]) > 1 or len(kinds[1]) > 1 or kinds[0] != kinds[1]:
+        raise MusegenError(
+            f"the sets hold different representations (pieces of {kinds[0]} and {kinds[1]} voices): "
+            "compare melodies with melodies and four-voice music with four-voice music"
+        )
     table = {}
     for name in FEATURES:
         intra_reference = intra_set_distances(reference[name])

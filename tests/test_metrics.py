@@ -198,3 +198,13 @@ def test_note_events_split_at_rests_and_holds():
     c4, d4 = pitch_to_token(60), pitch_to_token(62)
     assert metrics.note_events([REST, c4, HOLD, HOLD, REST, d4, HOLD]) == [(0, 3), (2, 2)]
     assert metrics.note_events([REST, HOLD]) == []
+
+
+def test_sets_of_different_representations_are_not_compared():
+    melodies = data.load_melodies("test")[:5]
+    rolls = [roll[:, :64] for roll in data.load_pianorolls("test")[:5]]
+    with pytest.raises(MusegenError, match="different representations"):
+        metrics.compare_sets(melodies, rolls)
+    with pytest.raises(MusegenError, match="different representations"):
+        metrics.compare_sets(melodies, [*melodies[:3], *rolls[:2]])  # a mixed set
+    assert metrics.features(melodies)["voices"].tolist() == [1] * 5
