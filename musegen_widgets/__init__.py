@@ -11,7 +11,22 @@ One module per concept, each taught in a chapter of the course:
 ``audio``
     A small numpy synthesizer and WAV bytes for inline playback (chapter 00).
 ``widgets``
-    ``ScoreView``: score, audio, piano roll and downloads in one ipywidget (chapter 00).
+    ``ScoreView`` (chapter 00), ``SamplerWidget`` (01), ``LatentExplorer`` (02), ``GanExplorer`` (03),
+    ``ListeningTest`` (04): plain ipywidgets.
+``ngram``
+    Kneser-Ney and Witten-Bell n-grams, the yardstick (chapter 01).
+``models``
+    The trained models and ``load_pretrained``: melody LSTM and dilated convolutions, frame LSTM (01),
+    melody VAE (02), chorale GAN (03).
+``sampling``
+    Temperature, top-k and top-p sampling, one step at a time (chapter 01).
+``train``
+    ``python -m musegen_widgets.train NAME`` reproduces each shipped model (chapters 01-03).
+``metrics``
+    Likelihood, Yang & Lerch's features and set comparison, MuseGAN's metrics, copy detection, the
+    listening test's statistics (chapters 01 and 04).
+``generators``
+    Every melody and four-voice source of the course behind one call, for chapter 04's tables.
 
 Importing the package is cheap: music21, verovio, matplotlib and TensorFlow load only when a function
 needs them.

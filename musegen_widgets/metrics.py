@@ -18,6 +18,15 @@ Comparing two sets (the same paper's method)
     :func:`compare_sets` smooths each distance distribution with a Gaussian kernel density estimate and
     reports the **overlapping area** (OA, 1 = indistinguishable) and the **KL divergence** of the inter-set
     distribution from the reference set's intra-set distribution.
+
+Four voices (MuseGAN, Dong et al. 2018)
+    :func:`multitrack_metrics` gives, per voice, the share of empty bars, the pitch classes used per bar, the
+    share of qualified (not too short) notes and the polyphonicity, and the tonal distance between every two
+    voices; :func:`compare_multitrack` sets a generated set beside a reference, entry by entry.
+
+Copying and listening
+    :func:`longest_copied_run` finds the longest run of notes a melody shares with a corpus (chapter 04);
+    :func:`binomial_test` and :func:`binomial_interval` judge a blind listening test's answers.
 """
 
 from __future__ import annotations
