@@ -119,8 +119,12 @@ ROLL_BARS = 2
 """Length of every compared four-voice passage, in 4/4 bars (what chapter 03's GAN writes)."""
 
 
-def roll_excerpts(*splits: str) -> np.ndarray:
-    """Non-overlapping two-bar four-voice piano rolls of the splits' 4/4 chorales: ``(n, 4, 32, 72)``."""
+def roll_excerpts(*splits: str, hop: int = 16 * ROLL_BARS) -> np.ndarray:
+    """Two-bar four-voice piano rolls of the splits' 4/4 chorales, one every ``hop`` steps: ``(n, 4, 32, 72)``.
+
+    The default hop gives non-overlapping passages (what chapter 04 compares); the GAN trains on one at
+    every bar line (``hop=16``). Passages without a note are left out.
+    """
     from . import data
 
     steps = 16 * ROLL_BARS
@@ -128,9 +132,7 @@ def roll_excerpts(*splits: str) -> np.ndarray:
     for split in splits:
         for roll, meter in zip(data.load_pianorolls(split), data.time_signatures(split)):
             if meter == "4/4":
-                cut += [
-                    roll[:, start : start + steps] for start in range(0, roll.shape[1] - steps + 1, steps)
-                ]
+                cut += [roll[:, start : start + steps] for start in range(0, roll.shape[1] - steps + 1, hop)]
     return np.stack([roll for roll in cut if roll.any()])
 
 

@@ -203,51 +203,20 @@ def train_frame_lstm(
     return _finish("frame_lstm", model, config, history, test_nll, seconds, _destination(folder, fast))
 
 
+_VAE_SIZES = {"latent": 32, "encoder_units": 128, "decoder_units": 256, "embedding": 64}
+_VAE_FAST_SIZES = {"latent": 8, "encoder_units": 16, "decoder_units": 16, "embedding": 8}
+_VAE_CURED = {"beta": 0.2, "free_bits": 0.25}
+_PLAIN_ELBO = {"beta": 1.0, "free_bits": 0.0, "anneal_steps": 0}
+
 VAE_MODELS = {
     # name: (configuration, tiny configuration for fast mode, epochs)
     # beta < 1 and free bits keep the latent in use; the "collapsed" run is the plain ELBO, for chapter 02
     "melody_vae": (
-        {
-            "latent": 32,
-            "encoder_units": 128,
-            "decoder_units": 256,
-            "embedding": 64,
-            "beta": 0.2,
-            "free_bits": 0.25,
-            "anneal_steps": 2000,
-        },
-        {
-            "latent": 8,
-            "encoder_units": 16,
-            "decoder_units": 16,
-            "embedding": 8,
-            "beta": 0.2,
-            "free_bits": 0.25,
-            "anneal_steps": 10,
-        },
+        {**_VAE_SIZES, **_VAE_CURED, "anneal_steps": 2000},
+        {**_VAE_FAST_SIZES, **_VAE_CURED, "anneal_steps": 10},
         12,
     ),
-    "melody_vae_collapsed": (
-        {
-            "latent": 32,
-            "encoder_units": 128,
-            "decoder_units": 256,
-            "embedding": 64,
-            "beta": 1.0,
-            "free_bits": 0.0,
-            "anneal_steps": 0,
-        },
-        {
-            "latent": 8,
-            "encoder_units": 16,
-            "decoder_units": 16,
-            "embedding": 8,
-            "beta": 1.0,
-            "free_bits": 0.0,
-            "anneal_steps": 0,
-        },
-        6,
-    ),
+    "melody_vae_collapsed": ({**_VAE_SIZES, **_PLAIN_ELBO}, {**_VAE_FAST_SIZES, **_PLAIN_ELBO}, 6),
 }
 
 
@@ -343,18 +312,6 @@ GAN_CONFIG = {
 GAN_FAST_CONFIG = {"shared_latent": 8, "voice_latent": 4, "channels": 8, "gp_weight": 10.0, "critic_steps": 2}
 
 
-def gan_rolls(split: str, hop: int = 16) -> np.ndarray:
-    """Two-bar four-voice rolls of a split's 4/4 chorales, starting at every bar line: ``(n, 4, 32, 72)``."""
-    steps = 32
-    cut = [
-        roll[:, start : start + steps]
-        for roll, meter in zip(data.load_pianorolls(split), data.time_signatures(split))
-        if meter == "4/4"
-        for start in range(0, roll.shape[1] - steps + 1, hop)
-    ]
-    return np.stack([roll for roll in cut if roll.any()])
-
-
 def train_chorale_gan(
     fast: bool = False, folder: Path | None = None, epochs: int | None = None, seed: int = 0
 ) -> dict:
@@ -367,11 +324,12 @@ def train_chorale_gan(
     import keras
 
     from . import metrics
+    from .generators import roll_excerpts
     from .models.chorale_gan import ChoraleGAN, roll_transpositions
 
     keras.utils.set_random_seed(seed)
     config, epochs = GAN_CONFIG, 10 if epochs is None else epochs
-    rolls = roll_transpositions(gan_rolls("train"))
+    rolls = roll_transpositions(roll_excerpts("train", hop=16))
     if fast:
         rolls, epochs, config = rolls[:256], 2, GAN_FAST_CONFIG
     rolls = rolls[np.random.default_rng(seed).permutation(len(rolls))]
@@ -403,7 +361,7 @@ def train_chorale_gan(
     history = {"epoch": list(range(1, epochs + 1)), "seconds": seconds}
     history.update({key: [float(v) for v in values] for key, values in fitted.history.items()})
     history["quality"] = quality
-    test = gan_rolls("test", hop=32)
+    test = roll_excerpts("test")
     table = metrics.compare_multitrack(test, model.generate(1000, seed=12345))
     result = {
         "config": config,

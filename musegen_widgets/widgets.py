@@ -572,7 +572,6 @@ class LatentExplorer(widgets.VBox):
                 raise MusegenError(
                     f"{Path(change['new'][0]['name']).name}: no two bars with notes (the VAE reads two bars)"
                 )
-            self.model.encode(cut[0])  # checks the segment before it replaces the old one
         except MusegenError as error:
             self.message.value = _error_html(error)
             return

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from ..encoding import HOLD, VOCAB_SIZE
+from ..encoding import HOLD, REST, VOCAB_SIZE
 
 __all__ = ["MelodyModel", "StepInputs", "MAX_DURATION"]
 
@@ -38,6 +38,11 @@ class MelodyModel(keras.Model):
         self.bar12_embedding = layers.Embedding(12, embedding, name="position_in_3_4_bar")
         self.sounding_embedding = layers.Embedding(vocab_size, embedding, name="sounding_token")
         self.duration_embedding = layers.Embedding(MAX_DURATION + 1, embedding, name="steps_since_event")
+
+    @staticmethod
+    def example_input() -> np.ndarray:
+        """A bar of rests, to build the layers before weights are loaded."""
+        return np.full((1, 16), REST, np.int32)
 
     def embed(self, tokens):
         """``(batch, time)`` tokens -> ``(batch, time, embedding)``: the summed input embeddings."""
