@@ -106,7 +106,7 @@ def bench_render() -> None:
     )
     report("four-voice chorale via music21 MusicXML -> SVG (for comparison)", musicxml_ms, "ms")
     report(
-        "speed-up of the **kern route over MusicXML", musicxml_ms / statistics.median(chorale_times[:10]), "x"
+        "speed-up of the MEI route over MusicXML", musicxml_ms / statistics.median(chorale_times[:10]), "x"
     )
 
 

@@ -2,8 +2,9 @@
 
 music21's own ``show()`` needs MuseScore for a score, which a notebook on Binder does not have. Here
 :func:`score_svg` engraves with verovio, a C++ engraver that ships as a Python wheel, and returns SVG text
-that a notebook shows inline. To stay fast it does not go through MusicXML: it writes the notes as Humdrum
-``**kern`` (one text line per time slice), which verovio reads in a few milliseconds and beams itself.
+that a notebook shows inline. To stay fast it does not go through MusicXML or Humdrum: :func:`to_mei` writes
+the notes as MEI, the encoding verovio lays out natively, with spelling, accidentals, ties, beams and
+system breaks already decided (see ``benchmarks/README.md`` for what each route costs).
 
 :func:`pianoroll` draws the same inputs as a matplotlib piano roll, one colour per voice.
 
@@ -21,30 +22,47 @@ import numpy as np
 from .encoding import Piece, _segments, to_piece
 from .errors import MusegenError
 
-__all__ = ["score_svg", "pianoroll", "to_kern", "VOICE_COLOURS", "VOICE_NAMES"]
+__all__ = ["score_svg", "pianoroll", "to_mei", "VOICE_COLOURS", "VOICE_NAMES"]
 
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
 VOICE_COLOURS = ("#d1495b", "#edae49", "#00798c", "#30638e")
 
-# 16th-step lengths that one written note can have, longest first, with their **kern duration.
-_KERN_LENGTHS = {
-    24: "1.",
-    16: "1",
-    14: "2..",
-    12: "2.",
-    8: "2",
-    7: "4..",
-    6: "4.",
-    4: "4",
-    3: "8.",
-    2: "8",
-    1: "16",
+# 16th-step lengths that one written note can have, longest first, with their duration and dots.
+_WRITTEN_LENGTHS = {
+    24: ("1", 1),
+    16: ("1", 0),
+    14: ("2", 2),
+    12: ("2", 1),
+    8: ("2", 0),
+    7: ("4", 2),
+    6: ("4", 1),
+    4: ("4", 0),
+    3: ("8", 1),
+    2: ("8", 0),
+    1: ("16", 0),
 }
 _SHARP_ORDER = "fcgdaeb"
 _FLAT_ORDER = "beadgcf"
-_SHARP_NAMES = ("c", "c#", "d", "d#", "e", "f", "f#", "g", "g#", "a", "a#", "b")
-_FLAT_NAMES = ("c", "d-", "d", "e-", "e", "f", "g-", "g", "a-", "a", "b-", "b")
+# (letter, alteration) of each pitch class, spelled with sharps or with flats
+_SHARP_SPELLING = tuple(zip("ccddeffggaab", (0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1, 0)))
+_FLAT_SPELLING = tuple(zip("cddeefggaabb", (0, -1, 0, -1, 0, 0, -1, 0, -1, 0, -1, 0)))
+_ACCIDENTALS = {1: "s", -1: "f", 0: "n"}
+_CLEFS = {
+    "G": 'shape="G" line="2"',
+    "G8": 'shape="G" line="2" dis="8" dis.place="below"',
+    "F": 'shape="F" line="4"',
+}
 _MAJOR_SCALE = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], dtype=bool)
+
+# A model of how wide verovio engraves a bar, in its internal units (ten per unit of page width), used to
+# cast off systems here: verovio's own cast-off ("breaks": "auto") lays the score out twice. A bar is a
+# fixed part plus a part per time slice (an onset in any voice); every system opens with a clef and the key
+# signature, the first one also with the time signature and, in four-voice scores, the voice names.
+# Fitted to verovio 6.4's unjustified bar widths of the training chorales; tests/test_render.py checks that
+# no system of a test chorale or melody comes out squeezed or half empty.
+_BAR_WIDTH, _SLICE_WIDTH = 1700, 250
+_CLEF_WIDTH, _ACCIDENTAL_WIDTH, _METER_WIDTH, _NAMES_WIDTH = 200, 220, 200, 1700
+_PAGE_MARGINS = 1000
 
 
 def _key_fifths(piece: Piece) -> int:
@@ -60,18 +78,11 @@ def _key_fifths(piece: Piece) -> int:
     return best
 
 
-def _kern_pitch(pitch: int, fifths: int) -> str:
-    name = (_SHARP_NAMES if fifths >= 0 else _FLAT_NAMES)[pitch % 12]
-    octave = pitch // 12 - 1
-    letter, accidental = name[0], name[1:]
-    return (letter * (octave - 3) if octave >= 4 else letter.upper() * (4 - octave)) + accidental
-
-
 def _pieces(length: int) -> list[int]:
     """Split a length in steps into written note lengths, longest first."""
     out = []
     while length:
-        step = next(k for k in _KERN_LENGTHS if k <= length)
+        step = next(k for k in _WRITTEN_LENGTHS if k <= length)
         out.append(step)
         length -= step
     return out
@@ -79,18 +90,24 @@ def _pieces(length: int) -> list[int]:
 
 def _clef(notes: np.ndarray, name: str = "") -> str:
     if name:
-        return {"Soprano": "*clefG2", "Alto": "*clefG2", "Tenor": "*clefGv2", "Bass": "*clefF4"}[name]
+        return {"Soprano": "G", "Alto": "G", "Tenor": "G8", "Bass": "F"}[name]
     mean = notes[:, 0].mean() if len(notes) else 67
-    return "*clefG2" if mean >= 59 else "*clefGv2" if mean >= 50 else "*clefF4"
+    return "G" if mean >= 59 else "G8" if mean >= 50 else "F"
 
 
-def _voice_events(notes: np.ndarray, n_steps: int, bar: int, fifths: int, skip: int = 0) -> dict[int, str]:
-    """Kern tokens of one voice by onset step, from step ``skip`` (earlier silence is dropped) to the end.
+# one written note, chord or rest: (onset step, length in steps, [(pitch, tie)] or [] for a rest), where
+# tie is "" (none), "i" (tied to the next), "m" (both ways) or "t" (tied from the previous)
+Event = tuple[int, int, list[tuple[int, str]]]
 
-    Raises :class:`MusegenError` if the tokens would not fill the voice without gap or overlap: verovio
-    aborts the whole process (and with it a notebook's kernel) on such a spine instead of reporting it.
+
+def _voice_events(notes: np.ndarray, n_steps: int, bar: int, skip: int = 0) -> list[list[Event]]:
+    """The written notes of one voice, bar by bar, from step ``skip`` (earlier silence is dropped) to the end.
+
+    Raises :class:`MusegenError` if they would not fill the voice without gap or overlap: verovio aborts
+    the whole process (and with it a notebook's kernel) on some inconsistent scores instead of reporting them.
     """
-    events, covered = {}, skip
+    bars: list[list[Event]] = [[] for _ in range(-(-n_steps // bar))]
+    covered = skip
     for start, end, chord in _segments(notes, n_steps, bar):
         if end <= skip:
             continue
@@ -101,40 +118,120 @@ def _voice_events(notes: np.ndarray, n_steps: int, bar: int, fifths: int, skip: 
         lengths = _pieces(end - start)
         at = start
         for i, length in enumerate(lengths):
-            duration = _KERN_LENGTHS[length]
-            if not chord:
-                events[at] = f"{duration}r"
-            else:
-                tokens = []
-                for pitch, tie_in, tie_out in chord:
-                    tied_in, tied_out = tie_in or i > 0, tie_out or i < len(lengths) - 1
-                    prefix = "[" if tied_out and not tied_in else ""
-                    suffix = "_" if tied_in and tied_out else "]" if tied_in else ""
-                    tokens.append(f"{prefix}{duration}{_kern_pitch(pitch, fifths)}{suffix}")
-                events[at] = " ".join(tokens)
+            written = []
+            for pitch, tie_in, tie_out in chord:
+                tied_in, tied_out = tie_in or i > 0, tie_out or i < len(lengths) - 1
+                written.append(
+                    (pitch, "m" if tied_in and tied_out else "t" if tied_in else "i" if tied_out else "")
+                )
+            bars[start // bar].append((at, length, written))
             at += length
-    return events
+    return bars
 
 
-def to_kern(x: Any, time_signature: str | None = None) -> str:
-    """Humdrum ``**kern`` text of a piece, one spine per voice, ready for verovio.
+def _beat_steps(time_signature: str) -> int:
+    """How many 16th steps one beam may span: a quarter, or a dotted quarter in compound meters."""
+    numerator, denominator = (int(part) for part in time_signature.split("/"))
+    return 6 if denominator == 8 and numerator % 3 == 0 else 4
 
-    A silence at the start of the first bar in every voice is dropped, so a padded pickup is engraved as
-    a pickup bar.
+
+def _layer_mei(events: list[Event], fifths: int, beat: int) -> str:
+    """The MEI of one voice in one bar: notes spelled in the key, accidentals shown as a score shows them
+    (once per bar and octave, not on a tied-over note), eighths and shorter beamed by beat."""
+    spelling = _SHARP_SPELLING if fifths >= 0 else _FLAT_SPELLING
+    in_key = dict.fromkeys("abcdefg", 0)
+    for letter in _SHARP_ORDER[: max(fifths, 0)]:
+        in_key[letter] = 1
+    for letter in _FLAT_ORDER[: max(-fifths, 0)]:
+        in_key[letter] = -1
+    shown: dict[tuple[str, int], int] = {}  # alterations written earlier in this bar
+    elements = []
+    for _, length, chord in events:
+        duration, dots = _WRITTEN_LENGTHS[length]
+        timing = f'dur="{duration}"' + (f' dots="{dots}"' if dots else "")
+        if not chord:
+            elements.append(f"<rest {timing}/>")
+            continue
+        notes = []
+        for pitch, tie in chord:
+            letter, alteration = spelling[pitch % 12]
+            octave = pitch // 12 - 1
+            current = shown.get((letter, octave), in_key[letter])
+            if tie in ("m", "t"):
+                accidental = ""  # a tied-over note carries its accidental from where it began
+            elif alteration != current:
+                accidental = f' accid="{_ACCIDENTALS[alteration]}"'
+                shown[letter, octave] = alteration
+            else:
+                accidental = f' accid.ges="{_ACCIDENTALS[alteration]}"' if alteration else ""
+            tied = f' tie="{tie}"' if tie else ""
+            notes.append(f'<note pname="{letter}" oct="{octave}"{accidental}{tied}')
+        if len(notes) == 1:
+            elements.append(f"{notes[0]} {timing}/>")
+        else:
+            elements.append(f"<chord {timing}>" + "".join(note + "/>" for note in notes) + "</chord>")
+    # beam runs of two or more notes shorter than a quarter that lie within one beat
+    groups = [
+        (start // beat if chord and length < 4 and (start + length - 1) // beat == start // beat else None)
+        for start, length, chord in events
+    ]
+    out, i = [], 0
+    while i < len(elements):
+        j = i + 1
+        while groups[i] is not None and j < len(elements) and groups[j] == groups[i]:
+            j += 1
+        run = "".join(elements[i:j])
+        out.append(f"<beam>{run}</beam>" if j - i > 1 else run)
+        i = j
+    return "".join(out)
+
+
+def _system_starts(slices: list[int], line_width: int, accidentals: int, names_width: int) -> set[int]:
+    """Indices of the bars that begin a new system, for the fewest and most even systems that fit.
+
+    Minimises the sum of squared unused widths over all systems (the last one included, so that no
+    system is left with a lone bar): fewer systems leave less unused width in total, even ones less squared.
+    A bar too wide for any system gets one of its own.
+    """
+    widths = [_BAR_WIDTH + _SLICE_WIDTH * k for k in slices]
+    opening = _CLEF_WIDTH + _ACCIDENTAL_WIDTH * accidentals
+    n = len(widths)
+    best = [0.0] + [float("inf")] * n  # best[j]: the cost of setting bars 0 .. j-1
+    previous = [0] * (n + 1)
+    for j in range(1, n + 1):
+        used = 0
+        for i in range(j - 1, -1, -1):  # a system holding bars i .. j-1
+            used += widths[i]
+            slack = line_width - opening - (_METER_WIDTH + names_width if i == 0 else 0) - used
+            if slack < 0 and i < j - 1:
+                break
+            cost = best[i] + max(slack, 0) ** 2
+            if cost < best[j]:
+                best[j], previous[j] = cost, i
+    starts, j = set(), n
+    while j:
+        j = previous[j]
+        starts.add(j)
+    return starts - {0}
+
+
+def to_mei(x: Any, time_signature: str | None = None, width: int | None = None) -> str:
+    """MEI text of a piece, one staff per voice, ready for verovio.
+
+    MEI is the encoding verovio lays out natively: it reads it several times faster than Humdrum or
+    MusicXML, because the notation is explicit. So this function decides what a reader of a score expects
+    to be decided for them: spelling in the key, which accidentals to print, ties across barlines and
+    beats, beams, and (given a page ``width`` in verovio units, as in :func:`score_svg`) where each system
+    of the score begins. A silence at the start of the first bar in every voice is dropped, so a padded
+    pickup is engraved as a pickup bar.
 
     >>> from musegen_widgets.encoding import pitch_to_token, HOLD
-    >>> print(to_kern(np.array([pitch_to_token(60)] + [HOLD] * 3)))  # doctest: +NORMALIZE_WHITESPACE
-    !!!filter: autobeam
-    **kern
-    *clefG2
-    *k[]
-    *M4/4
-    4c
-    ==
-    *-
+    >>> mei = to_mei(np.array([pitch_to_token(61)] + [HOLD] * 3))  # one C sharp: D major's key signature
+    >>> '<keySig sig="2s"/>' in mei and '<note pname="c" oct="4" accid.ges="s" dur="4"/>' in mei
+    True
     """
     piece = to_piece(x, time_signature)
-    voices = [v for v in piece.voices] or [np.zeros((0, 3), np.int64)]
+    voices = list(piece.voices) or [np.zeros((0, 3), np.int64)]
     n_steps, bar = piece.n_steps, piece.steps_per_bar
     if piece.n_notes == 0:
         raise MusegenError("there are no notes to engrave")
@@ -142,34 +239,45 @@ def to_kern(x: Any, time_signature: str | None = None) -> str:
     starts = [int(v[:, 1].min()) for v in voices if len(v)]
     skip = min(min(starts), bar) if starts else 0
     skip = skip if skip < bar else 0
-    # Humdrum lists spines from the lowest staff to the highest.
-    spines = [_voice_events(v, n_steps, bar, fifths, skip) for v in reversed(voices)]
-    signature = "".join(c + "#" for c in _SHARP_ORDER[: max(fifths, 0)])
-    signature += "".join(c + "-" for c in _FLAT_ORDER[: max(-fifths, 0)])
+    staves = [_voice_events(v, n_steps, bar, skip) for v in voices]
+    n_bars = len(staves[0])
+    names = VOICE_NAMES if len(voices) == 4 else [""] * len(voices)
+    beat = _beat_steps(piece.time_signature)
     numerator, denominator = piece.time_signature.split("/")
+    signature = f"{abs(fifths)}{'s' if fifths > 0 else 'f'}" if fifths else "0"
+    group = ' symbol="bracket"' if len(voices) > 1 else ""
 
-    def line(tokens: list[str]) -> str:
-        return "\t".join(tokens)
-
-    n = len(spines)
-    names = VOICE_NAMES if n == 4 else [""] * n
-    lines = ["!!!filter: autobeam", line(["**kern"] * n)]
-    if n == 4:
-        lines.append(line([f'*I"{name}' for name in reversed(names)]))
-    if n > 1:
-        lines.append(line([f"*staff{n - i}" for i in range(n)]))
-    lines += [
-        line([_clef(v, name) for v, name in zip(reversed(voices), reversed(names))]),
-        line([f"*k[{signature}]"] * n),
-        line([f"*M{numerator}/{denominator}"] * n),
-    ]
-    for t in sorted({t for spine in spines for t in spine if t >= skip}):
-        if t % bar == 0 and t > skip:  # every bar start is an event in every voice (see _segments)
-            lines.append(line([f"={t // bar + (0 if skip else 1)}"] * n))
-        lines.append(line([spine.get(t, ".") for spine in spines]))
-    lines.append(line(["=="] * n))
-    lines.append(line(["*-"] * n))
-    return "\n".join(lines)
+    staff_defs = "".join(
+        f'<staffDef n="{n + 1}" lines="5">'
+        + (f"<label>{name}</label>" if name else "")
+        + f"<clef {_CLEFS[_clef(notes, name)]}/></staffDef>"
+        for n, (notes, name) in enumerate(zip(voices, names))
+    )
+    if width is None:
+        system_starts = set()
+    else:
+        slices = [len({start for staff in staves for start, _, _ in staff[i]}) for i in range(n_bars)]
+        names_width = _NAMES_WIDTH if len(voices) == 4 else 0
+        system_starts = _system_starts(slices, 10 * width - _PAGE_MARGINS, abs(fifths), names_width)
+    measures = []
+    for i in range(n_bars):
+        if i in system_starts:
+            measures.append("<sb/>")
+        number = i + (0 if skip else 1)
+        attributes = f' n="{number}"' + (' metcon="false"' if i == 0 and skip else "")
+        attributes += ' right="end"' if i == n_bars - 1 else ""
+        content = "".join(
+            f'<staff n="{n + 1}"><layer n="1">{_layer_mei(staff[i], fifths, beat)}</layer></staff>'
+            for n, staff in enumerate(staves)
+        )
+        measures.append(f"<measure{attributes}>{content}</measure>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<mei xmlns="http://www.music-encoding.org/ns/mei" meiversion="5.0"><music><body><mdiv><score>'
+        f'<scoreDef><keySig sig="{signature}"/><meterSig count="{numerator}" unit="{denominator}"/>'
+        f"<staffGrp{group}>{staff_defs}</staffGrp></scoreDef>"
+        f"<section>{''.join(measures)}</section></score></mdiv></body></music></mei>"
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -206,7 +314,7 @@ def score_svg(x: Any, width: int = 2000, scale: int = 40, time_signature: str | 
     >>> svg.startswith("<svg") and svg == score_svg(np.array([pitch_to_token(67), HOLD, HOLD, HOLD]))
     True
     """
-    kern = to_kern(x, time_signature)
+    mei = to_mei(x, time_signature, width)
     toolkit = _toolkit()
     toolkit.setOptions(
         {
@@ -214,15 +322,16 @@ def score_svg(x: Any, width: int = 2000, scale: int = 40, time_signature: str | 
             "pageHeight": 60000,
             "adjustPageHeight": True,
             "scale": scale,
-            "breaks": "auto",
+            "breaks": "encoded",  # where to_mei put them
             "header": "none",
             "footer": "none",
             "xmlIdChecksum": True,
             "svgViewBox": True,
             "svgRemoveXlink": True,
+            "svgFormatRaw": True,  # no indentation: half the size in a saved notebook
         }
     )
-    if not toolkit.loadData(kern):
+    if not toolkit.loadData(mei):
         raise MusegenError("verovio could not engrave this music")
     svg = toolkit.renderToSVG(1)
     # let the score shrink to the width of the notebook, keeping its proportions
