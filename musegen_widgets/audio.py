@@ -8,13 +8,21 @@ without clicks. Voices are mixed and the mix is normalised below full scale, so 
 
 A note of the same pitch and length sounds the same every time, so rendered notes are cached: a chorale
 synthesizes hundreds of times faster than it plays (see ``benchmarks/README.md``).
+
+A SoundFont is never required, but one sounds better. If you have an ``.sf2``/``.sf3`` file and the optional
+package tinysoundfont (``pip install --no-deps tinysoundfont``; without ``--no-deps`` pip also builds PyAudio,
+which we do not need), pass ``soundfont=PATH`` or set the environment variable ``MUSEGEN_SOUNDFONT`` (in a
+notebook: ``%env MUSEGEN_SOUNDFONT=PATH``), and every player of the course, ``ScoreView``'s included, sings
+the voices with its General MIDI choir (or its first instrument).
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import os
 import wave
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +30,7 @@ import numpy as np
 from .encoding import STEPS_PER_QUARTER, midi_to_hz, to_piece
 from .errors import MusegenError
 
-__all__ = ["SAMPLE_RATE", "HARMONICS", "synthesize", "wav_bytes", "player"]
+__all__ = ["SAMPLE_RATE", "HARMONICS", "SOUNDFONT_VARIABLE", "synthesize", "wav_bytes", "player"]
 
 SAMPLE_RATE = 22050
 """Samples per second: enough for the chorales' range with their harmonics, and small inline."""
@@ -34,6 +42,10 @@ _DECAY = 0.35  # seconds for the level to fall towards the sustain level
 _SUSTAIN = 0.55
 _RELEASE = 0.06  # seconds after the note's end
 _PEAK = 0.89  # normalise the mix to this, comfortably below clipping
+SOUNDFONT_VARIABLE = "MUSEGEN_SOUNDFONT"
+"""The environment variable that names a SoundFont file to play with instead of the numpy synthesizer."""
+_CHOIR = 52  # General MIDI program 53, "Choir Aahs" (numbered from 0 here)
+_SOUNDFONT_RELEASE = 0.5  # seconds after the last note: SoundFont instruments ring longer
 
 
 @functools.lru_cache(maxsize=128)
@@ -65,7 +77,11 @@ def _note(pitch: int, n_samples: int, sample_rate: int) -> np.ndarray:
 
 
 def synthesize(
-    x: Any, tempo: float = 90.0, sample_rate: int = SAMPLE_RATE, time_signature: str | None = None
+    x: Any,
+    tempo: float = 90.0,
+    sample_rate: int = SAMPLE_RATE,
+    time_signature: str | None = None,
+    soundfont: str | os.PathLike | None = None,
 ) -> np.ndarray:
     """The sound of a piece as float32 samples in [-1, 1].
 
@@ -77,6 +93,17 @@ def synthesize(
         Quarter notes per minute.
     sample_rate
         Samples per second.
+    time_signature
+        For arrays, which carry none.
+    soundfont
+        A SoundFont file to play with (needs tinysoundfont). ``None``: the file named by the environment
+        variable ``MUSEGEN_SOUNDFONT`` if it is set, else the numpy synthesizer.
+
+    Raises
+    ------
+    MusegenError
+        For a tempo or sample rate out of range, and for a SoundFont that is missing, unreadable, has no
+        instrument, or cannot be played because tinysoundfont is not installed; the message names the file.
 
     Examples
     --------
@@ -89,24 +116,92 @@ def synthesize(
         raise MusegenError(f"tempo {tempo} is not between 10 and 400 quarter notes per minute")
     if not 8000 <= sample_rate <= 96000:
         raise MusegenError(f"sample rate {sample_rate} is not between 8000 and 96000")
+    if soundfont is None:
+        soundfont = os.environ.get(SOUNDFONT_VARIABLE) or None
     piece = to_piece(x, time_signature)
     seconds_per_step = 60.0 / tempo / STEPS_PER_QUARTER
-    length = int(round(piece.n_steps * seconds_per_step * sample_rate)) + int(_RELEASE * sample_rate) + 1
-    mix = np.zeros(length, dtype=np.float32)
-    for notes in piece.voices:
-        for pitch, start, end in notes.tolist():
-            first = int(round(start * seconds_per_step * sample_rate))
-            last = int(round(end * seconds_per_step * sample_rate))
-            sound = _note(pitch, last - first, sample_rate)
-            mix[first : first + len(sound)] += sound
+    release = _RELEASE if soundfont is None else _SOUNDFONT_RELEASE
+    length = int(round(piece.n_steps * seconds_per_step * sample_rate)) + int(release * sample_rate) + 1
+    if soundfont is not None:
+        mix = _play_soundfont(piece, Path(soundfont), seconds_per_step, sample_rate, length)
+    else:
+        mix = np.zeros(length, dtype=np.float32)
+        for notes in piece.voices:
+            for pitch, start, end in notes.tolist():
+                first = int(round(start * seconds_per_step * sample_rate))
+                last = int(round(end * seconds_per_step * sample_rate))
+                sound = _note(pitch, last - first, sample_rate)
+                mix[first : first + len(sound)] += sound
     peak = float(np.abs(mix).max())
     if peak > 0:
         mix *= _PEAK / peak
     return mix
 
 
+@functools.lru_cache(maxsize=2)
+def _soundfont_synth(path: str, modified: float, sample_rate: int):
+    """A tinysoundfont synthesizer with the SoundFont loaded, and the preset to play (cached per file)."""
+    try:
+        import tinysoundfont
+    except ImportError:
+        raise MusegenError(
+            f"{path}: playing a SoundFont needs the optional package tinysoundfont "
+            "(pip install --no-deps tinysoundfont)"
+        ) from None
+    synth = tinysoundfont.Synth(samplerate=sample_rate)
+    try:
+        soundfont_id = synth.sfload(path)
+    except Exception:  # tinysoundfont reports any unreadable file with its own exception, naming no cause
+        raise MusegenError(f"{path}: not a SoundFont file that tinysoundfont can read") from None
+    presets = [_CHOIR] + [p for p in range(128) if p != _CHOIR]
+    for preset in presets:
+        try:
+            if synth.sfpreset_name(soundfont_id, 0, preset) is not None:
+                return synth, soundfont_id, preset
+        except RuntimeError:
+            continue
+    raise MusegenError(f"{path}: the SoundFont has no instrument in bank 0")
+
+
+def _play_soundfont(piece, path: Path, seconds_per_step: float, sample_rate: int, length: int) -> np.ndarray:
+    """Play every voice on its own channel, one event after another, mixed to mono."""
+    if not path.is_file():
+        raise MusegenError(f"{path}: no such SoundFont file")
+    synth, soundfont_id, preset = _soundfont_synth(str(path), path.stat().st_mtime, sample_rate)
+    if len(piece.voices) > 16:
+        raise MusegenError(f"{path}: a SoundFont plays at most 16 voices, this piece has {len(piece.voices)}")
+    events = []  # (sample, 0 = off before 1 = on, channel, pitch)
+    for channel, notes in enumerate(piece.voices):
+        synth.program_select(channel, soundfont_id, 0, preset)
+        for pitch, start, end in notes.tolist():
+            events.append((int(round(start * seconds_per_step * sample_rate)), 1, channel, pitch))
+            events.append((int(round(end * seconds_per_step * sample_rate)), 0, channel, pitch))
+    events.append((length, 0, 0, -1))  # the end of the release
+    mix = np.zeros(length, dtype=np.float32)
+    position = 0
+    try:
+        for sample, on, channel, pitch in sorted(events):
+            if sample > position:
+                stereo = np.frombuffer(synth.generate(sample - position), dtype=np.float32)
+                mix[position:sample] = stereo.reshape(-1, 2).mean(axis=1)
+                position = sample
+            if pitch < 0:
+                break
+            if on:
+                synth.noteon(channel, pitch, 90)
+            else:
+                synth.noteoff(channel, pitch)
+    finally:
+        synth.sounds_off()  # the synthesizer is cached: leave nothing sounding for the next piece
+    return mix
+
+
 def wav_bytes(
-    x: Any, tempo: float = 90.0, sample_rate: int = SAMPLE_RATE, time_signature: str | None = None
+    x: Any,
+    tempo: float = 90.0,
+    sample_rate: int = SAMPLE_RATE,
+    time_signature: str | None = None,
+    soundfont: str | os.PathLike | None = None,
 ) -> bytes:
     """A mono 16-bit WAV file (bytes) of :func:`synthesize`'s output, for players and downloads.
 
@@ -114,7 +209,7 @@ def wav_bytes(
     >>> wav_bytes(Piece(([[60, 0, 4]],)))[:4]
     b'RIFF'
     """
-    samples = synthesize(x, tempo, sample_rate, time_signature)
+    samples = synthesize(x, tempo, sample_rate, time_signature, soundfont)
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as file:
         file.setnchannels(1)

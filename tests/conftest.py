@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from samples import GOOD_TOKENS
+from samples import GOOD_TOKENS, sine_soundfont
 
 from musegen_widgets import encoding
 
@@ -63,6 +63,33 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "musegen-browser-tests"
 ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def tinysoundfont():
+    """The optional SoundFont player, installed here when missing (as CI's clean environment has it).
+
+    ``--no-deps``: tinysoundfont depends on PyAudio for live playback, which we do not use and which needs
+    PortAudio's C headers to build.
+    """
+    try:
+        import tinysoundfont
+    except ImportError:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "tinysoundfont==0.3.7"], check=True
+        )
+        import importlib
+
+        importlib.invalidate_caches()
+        import tinysoundfont
+    return tinysoundfont
+
+
+@pytest.fixture
+def sine_sf2(tmp_path: Path, tinysoundfont) -> Path:
+    path = tmp_path / "sine.sf2"
+    path.write_bytes(sine_soundfont())
+    return path
 
 
 def _install_chromium() -> None:

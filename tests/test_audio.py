@@ -1,8 +1,10 @@
 import io
+import sys
 import wave
 
 import numpy as np
 import pytest
+from samples import sine_soundfont
 
 from musegen_widgets import audio, data, encoding
 from musegen_widgets.errors import MusegenError
@@ -53,3 +55,59 @@ def test_player_is_an_inline_audio_element():
 def test_bad_settings(kwargs, message):
     with pytest.raises(MusegenError, match=message):
         audio.synthesize(np.array([encoding.pitch_to_token(60)]), **kwargs)
+
+
+def _loudest_frequency(samples: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(samples))
+    return float(np.fft.rfftfreq(len(samples), 1 / audio.SAMPLE_RATE)[np.argmax(spectrum)])
+
+
+def test_a_soundfont_plays_the_notes_when_given(sine_sf2):
+    a4_then_rest_then_a3 = encoding.Piece(([[69, 0, 8], [57, 16, 24]],))  # at 120 bpm: 1 s, 1 s rest, 1 s
+    sung = audio.synthesize(a4_then_rest_then_a3, tempo=120, soundfont=sine_sf2)
+    synthesized = audio.synthesize(a4_then_rest_then_a3, tempo=120)
+    rate = audio.SAMPLE_RATE
+    assert abs(_loudest_frequency(sung[:rate]) - 441) < 2  # the SoundFont's sine, tuned to key 69
+    assert abs(_loudest_frequency(sung[2 * rate : 3 * rate]) - 220.5) < 2
+    assert np.abs(sung[int(1.2 * rate) : int(1.9 * rate)]).max() < 1e-3  # the rest is silent
+    assert 0.88 < np.abs(sung).max() <= 0.89 + 1e-6  # normalised like the numpy mix
+
+    # a pure sine has no second harmonic; the numpy synthesizer's tone does
+    def second_harmonic_share(samples):
+        spectrum = np.abs(np.fft.rfft(samples[:rate]))
+        frequencies = np.fft.rfftfreq(rate, 1 / rate)
+        return spectrum[np.abs(frequencies - 880) < 10].max() / spectrum.max()
+
+    assert second_harmonic_share(sung) < 0.01 < 0.2 < second_harmonic_share(synthesized)
+
+
+def test_the_environment_variable_names_the_soundfont_for_every_player(sine_sf2, monkeypatch):
+    piece = encoding.Piece(([[69, 0, 4]], [[64, 0, 4]]))
+    plain = audio.wav_bytes(piece)
+    monkeypatch.setenv(audio.SOUNDFONT_VARIABLE, str(sine_sf2))
+    assert audio.wav_bytes(piece) == audio.wav_bytes(piece, soundfont=sine_sf2) != plain
+
+
+def test_unusable_soundfonts_are_named_and_left_alone(tmp_path, tinysoundfont, monkeypatch):
+    piece = encoding.Piece(([[69, 0, 4]],))
+    with pytest.raises(MusegenError, match=r"missing\.sf2: no such SoundFont file"):
+        audio.synthesize(piece, soundfont=tmp_path / "missing.sf2")
+    for content in (b"RIFF\x10\x00\x00\x00sfbkgarbage!", b"not a soundfont at all", sine_soundfont()[:3000]):
+        broken = tmp_path / "broken.sf2"
+        broken.write_bytes(content)
+        with pytest.raises(MusegenError, match=r"broken\.sf2: not a SoundFont file"):
+            audio.synthesize(piece, soundfont=broken)
+        assert broken.read_bytes() == content
+    monkeypatch.setenv(audio.SOUNDFONT_VARIABLE, str(tmp_path / "missing.sf2"))
+    with pytest.raises(MusegenError, match="no such SoundFont file"):
+        audio.wav_bytes(piece)
+
+
+def test_a_soundfont_without_tinysoundfont_says_how_to_install_it(sine_sf2, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tinysoundfont", None)  # what a fresh environment has
+    audio._soundfont_synth.cache_clear()
+    try:
+        with pytest.raises(MusegenError, match=r"sine\.sf2: .*pip install --no-deps tinysoundfont"):
+            audio.synthesize(encoding.Piece(([[69, 0, 4]],)), soundfont=sine_sf2)
+    finally:
+        audio._soundfont_synth.cache_clear()
