@@ -157,8 +157,8 @@ def _layer_mei(events: list[Event], fifths: int, beat: int) -> str:
             letter, alteration = spelling[pitch % 12]
             octave = pitch // 12 - 1
             current = shown.get((letter, octave), in_key[letter])
-            if tie in ("m", "t"):
-                accidental = ""  # a tied-over note carries its accidental from where it began
+            if tie in ("m", "t"):  # a tied-over note shows no accidental: it holds the pitch it began with
+                accidental = f' accid.ges="{_ACCIDENTALS[alteration]}"' if alteration or current else ""
             elif alteration != current:
                 accidental = f' accid="{_ACCIDENTALS[alteration]}"'
                 shown[letter, octave] = alteration

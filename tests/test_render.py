@@ -120,6 +120,10 @@ def test_accidentals_are_printed_once_per_bar_and_not_on_tied_notes():
         ("2", None, "t"),
         ("2", "s", None),  # a tie does not carry the sharp on to a new note in the next bar
     ]
+    tied_over = [n for n in notes_of(mei) if n.get("tie") == "t" and n["oct"] == "4"]
+    assert [(n["pname"], n.get("accid.ges")) for n in tied_over] == [
+        ("f", "s")
+    ]  # sounding F sharp, unprinted
 
 
 def test_eighths_are_beamed_by_beat():
