@@ -307,6 +307,12 @@ def score_svg(x: Any, width: int = 2000, scale: int = 40, time_signature: str | 
     str
         One ``<svg>`` element holding all systems; its element ids are stable for the same input.
 
+    Raises
+    ------
+    MusegenError
+        For music with no notes, or a width or scale outside verovio's range (which it would silently
+        change).
+
     Examples
     --------
     >>> from musegen_widgets.encoding import pitch_to_token, HOLD
@@ -314,6 +320,10 @@ def score_svg(x: Any, width: int = 2000, scale: int = 40, time_signature: str | 
     >>> svg.startswith("<svg") and svg == score_svg(np.array([pitch_to_token(67), HOLD, HOLD, HOLD]))
     True
     """
+    if not (isinstance(width, (int, np.integer)) and 100 <= width <= 100_000):
+        raise MusegenError(f"page width must be a whole number from 100 to 100000, got {width!r}")
+    if not (isinstance(scale, (int, np.integer)) and 1 <= scale <= 1000):
+        raise MusegenError(f"scale must be a whole number of percent from 1 to 1000, got {scale!r}")
     mei = to_mei(x, time_signature, width)
     toolkit = _toolkit()
     toolkit.setOptions(

@@ -149,6 +149,20 @@ def test_nothing_to_engrave():
         render.score_svg(np.array([encoding.REST, encoding.HOLD]))
 
 
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"width": 50}, "page width"),
+        ({"width": 2000.5}, "page width"),
+        ({"scale": 0}, "scale"),
+        ({"scale": 5000}, "scale"),
+    ],
+)
+def test_page_settings_verovio_would_silently_change_are_refused(settings, message):
+    with pytest.raises(MusegenError, match=message):
+        render.score_svg(GOOD_TOKENS, **settings)
+
+
 def test_pianoroll_draws_every_note_in_its_voice_colour():
     piece = data.load_pieces("test")[0]
     figure = render.pianoroll(piece)
