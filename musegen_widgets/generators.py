@@ -2,7 +2,7 @@
 
 :data:`GENERATORS` maps a display name to a function ``(n, seed) -> list of melody token arrays`` of
 :data:`BARS` bars each: real chorales (held out and training), the Markov baseline, the melody models of
-chapter 01 and the VAE of chapter 02. Chapter 04 loops over this dict, so a new model joins every table,
+chapter 01, the VAE of chapter 02 and the soprano of chapter 03's GAN. Chapter 04 loops over this dict, so a new model joins every table,
 figure and listening test of that chapter by adding one entry here and nothing else.
 
 >>> sorted(GENERATORS)[:2]
@@ -24,6 +24,9 @@ BARS = 8
 """Length of every compared melody, in 4/4 bars."""
 
 STEPS = 16 * BARS
+
+ROLL_BARS = 2
+"""Length of every compared four-voice passage, in 4/4 bars (what chapter 03's GAN writes)."""
 
 
 def excerpts(*splits: str) -> list[np.ndarray]:
@@ -89,6 +92,24 @@ def _vae_prior(n: int, seed: int) -> list[np.ndarray]:
     return draw(one, n, seed)
 
 
+def _gan_soprano(n: int, seed: int) -> list[np.ndarray]:
+    """The soprano of four GAN passages (notes by threshold 0.5), one after another: like the VAE, the GAN
+    writes two bars at a time. Soprano notes below the melody vocabulary (C3; 0.8 % of the GAN's soprano notes
+    in 400 passages, and far below any real soprano) are left out, which leaves rests."""
+    from . import encoding, models
+
+    gan = models.load_pretrained("chorale_gan")
+    passages_per_melody = BARS // ROLL_BARS
+    lowest = encoding.MIN_PITCH - encoding.PIANOROLL_LOW  # the roll column of C3
+
+    def one(s: int) -> np.ndarray:
+        sopranos = gan.generate(passages_per_melody, seed=s)[:, :1].copy()
+        sopranos[..., :lowest] = False
+        return np.concatenate([encoding.encode(encoding.decode_pianoroll(roll, "4/4")) for roll in sopranos])
+
+    return draw(one, n, seed)
+
+
 def draw(sample: Callable[[int], np.ndarray], n: int, seed: int) -> list[np.ndarray]:
     """``n`` samples ``sample(seed), sample(seed + 1), ...``, skipping those with fewer than two notes.
 
@@ -111,12 +132,9 @@ GENERATORS: dict[str, Callable[[int, int], list[np.ndarray]]] = {
     "LSTM (chapter 01)": _sequence_model(_pretrained("melody_lstm")),
     "dilated convolutions (chapter 01)": _sequence_model(_pretrained("melody_tcn")),
     "VAE prior (chapter 02)": _vae_prior,
+    "GAN soprano (chapter 03)": _gan_soprano,
 }
 """Display name -> ``generate(n, seed)``: ``n`` melodies of :data:`BARS` bars (the real sets may have fewer)."""
-
-
-ROLL_BARS = 2
-"""Length of every compared four-voice passage, in 4/4 bars (what chapter 03's GAN writes)."""
 
 
 def roll_excerpts(*splits: str, hop: int = 16 * ROLL_BARS) -> np.ndarray:

@@ -30,3 +30,23 @@ def test_every_four_voice_source_gives_repeatable_two_bar_rolls(name):
     assert rolls.shape == (4, 4, 16 * generators.ROLL_BARS, 72) and rolls.dtype == bool
     assert rolls.any(axis=(1, 2, 3)).all()
     assert np.array_equal(rolls, generators.ROLL_GENERATORS[name](4, seed=2))
+
+
+def test_the_gan_soprano_is_the_top_voice_of_four_gan_passages_in_a_row():
+    from musegen_widgets import encoding, models
+
+    seed = next(
+        s
+        for s in range(20)
+        if (np.nonzero(models.load_pretrained("chorale_gan").generate(4, seed=s)[:, 0])[2] < 24).any()
+    )
+    melody = generators.GENERATORS["GAN soprano (chapter 03)"](1, seed=seed)[0]
+    passages = models.load_pretrained("chorale_gan").generate(4, seed=seed)
+
+    def pitches_in_time_order(notes):
+        return [int(pitch) for pitch in notes[np.argsort(notes[:, 1], kind="stable"), 0]]
+
+    sopranos = [encoding.decode_pianoroll(roll, "4/4").voices[0] for roll in passages]
+    expected = [p for notes in sopranos for p in pitches_in_time_order(notes) if p >= encoding.MIN_PITCH]
+    assert len(expected) < sum(len(notes) for notes in sopranos)  # this seed has a note below C3, left out
+    assert pitches_in_time_order(encoding.to_piece(melody).voices[0]) == expected
