@@ -3,6 +3,8 @@ from xml.etree import ElementTree
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 from samples import GOOD_TOKENS
 
@@ -233,3 +235,80 @@ def test_systems_are_cast_off_evenly_without_squeezing():
             bars = range(first + 1, first + len(system))  # the first bar of a system also holds its clef
             assert sum(system[1:]) >= 0.9 * sum(natural[i] for i in bars)  # at most 10 % tighter than natural
             first += len(system)
+
+
+@st.composite
+def pieces(draw):
+    """Random notation problems: up to four voices of notes that may overlap (chords), start late, leave
+    gaps, cross barlines and beats, in simple and compound meters."""
+    meter = draw(st.sampled_from(["4/4", "3/4", "3/2", "2/2", "6/8", "5/4"]))
+    voices = []
+    for _ in range(draw(st.integers(1, 4))):
+        notes = []
+        for _ in range(draw(st.integers(0, 12))):
+            start = draw(st.integers(0, 80))
+            notes.append([draw(st.integers(36, 90)), start, start + draw(st.integers(1, 30))])
+        voices.append(notes)
+    if not any(voices):
+        voices[0].append([60, 0, 4])
+    return encoding.Piece(tuple(voices), time_signature=meter)
+
+
+@settings(max_examples=60, deadline=None)
+@given(pieces())
+def test_any_piece_is_written_as_well_formed_bars_and_engraved(piece):
+    mei = render.to_mei(piece, width=2000)
+    bar = piece.steps_per_bar / 4  # in quarters
+    bars = _staff_durations_per_bar(mei)
+    assert len({len(totals) for totals in bars}) == 1  # every measure has every staff
+    assert all(len(set(totals)) == 1 for totals in bars)  # ... and they all last as long
+    assert all(totals[0] == bar for totals in bars[1:-1])  # whole bars between a pickup and the end
+    assert 0 < bars[-1][0] <= bar
+    measures = len(mei_measures(mei))
+    assert render.score_svg(piece).count('class="measure"') == measures
+
+
+def _pitches_as_read(mei: str) -> list[list[int]]:
+    """Every note's pitch, staff by staff, as a reader of the printed score gets it: a printed accidental
+    holds for the rest of the bar in its octave, a tied-over note keeps the pitch it is tied from, and anything
+    else follows the key signature."""
+    root = ElementTree.fromstring(mei)
+    sig = root.find(f".//{MEI}keySig").get("sig")
+    count = int(sig[:-1]) if sig != "0" else 0
+    in_key = dict.fromkeys("abcdefg", 0)
+    for letter in ("fcgdaeb" if sig.endswith("s") else "beadgcf")[:count]:
+        in_key[letter] = 1 if sig.endswith("s") else -1
+    alteration_of = {"s": 1, "f": -1, "n": 0}
+    letters = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+    staves: dict[str, list[int]] = {}
+    tied: dict[tuple[str, str, int], list[int]] = {}  # alterations carried by ties, in chord order
+    for measure in root.iter(f"{MEI}measure"):
+        for staff in measure.findall(f"{MEI}staff"):
+            shown: dict[tuple[str, int], int] = {}
+            read = staves.setdefault(staff.get("n"), [])
+            for note in staff.iter(f"{MEI}note"):
+                letter, octave = note.get("pname"), int(note.get("oct"))
+                if note.get("accid"):
+                    alteration = shown[letter, octave] = alteration_of[note.get("accid")]
+                elif note.get("tie") in ("m", "t"):  # the reader follows the tie to the note it comes from
+                    alteration = tied[staff.get("n"), letter, octave].pop(0)
+                else:
+                    alteration = shown.get((letter, octave), in_key[letter])
+                if note.get("tie") in ("i", "m"):
+                    tied.setdefault((staff.get("n"), letter, octave), []).append(alteration)
+                read.append(12 * (octave + 1) + letters[letter] + alteration)
+    return [staves[n] for n in sorted(staves, key=int)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(pieces())
+def test_a_reader_of_the_score_plays_the_right_pitches(piece):
+    mei = render.to_mei(piece)
+    bar = piece.steps_per_bar
+    starts = [int(v[:, 1].min()) for v in piece.voices if len(v)]
+    skip = min(min(starts), bar) if min(starts) < bar else 0
+    written = [render._voice_events(v, piece.n_steps, bar, skip) for v in piece.voices]
+    expected = [
+        [pitch for events in bars for _, _, chord in events for pitch, _ in chord] for bars in written
+    ]
+    assert _pitches_as_read(mei) == expected
