@@ -153,13 +153,14 @@ def _layer_mei(events: list[Event], fifths: int, beat: int) -> str:
             elements.append(f"<rest {timing}/>")
             continue
         notes = []
+        places = [(spelling[pitch % 12][0], pitch // 12 - 1) for pitch, _ in chord]
         for pitch, tie in chord:
             letter, alteration = spelling[pitch % 12]
             octave = pitch // 12 - 1
             current = shown.get((letter, octave), in_key[letter])
             if tie in ("m", "t"):  # a tied-over note shows no accidental: it holds the pitch it began with
                 accidental = f' accid.ges="{_ACCIDENTALS[alteration]}"' if alteration or current else ""
-            elif alteration != current:
+            elif alteration != current or places.count((letter, octave)) > 1:  # F and F# at once: sign both
                 accidental = f' accid="{_ACCIDENTALS[alteration]}"'
                 shown[letter, octave] = alteration
             else:

@@ -128,6 +128,12 @@ def test_accidentals_are_printed_once_per_bar_and_not_on_tied_notes():
     ]  # sounding F sharp, unprinted
 
 
+def test_a_chord_with_two_notes_on_one_line_signs_both():
+    c_major = encoding.Piece(([[60, 0, 16], [65, 4, 8], [66, 4, 8], [64, 8, 16]],))
+    chord = [(n["pname"], n.get("accid")) for n in notes_of(render.to_mei(c_major)) if n["pname"] == "f"]
+    assert chord == [("f", "n"), ("f", "s")]
+
+
 def test_eighths_are_beamed_by_beat():
     # a quarter, two eighths, four sixteenths, an eighth and an eighth rest
     notes = [
