@@ -167,9 +167,9 @@ def _play_soundfont(piece, path: Path, seconds_per_step: float, sample_rate: int
     """Play every voice on its own channel, one event after another, mixed to mono."""
     if not path.is_file():
         raise MusegenError(f"{path}: no such SoundFont file")
-    synth, soundfont_id, preset = _soundfont_synth(str(path), path.stat().st_mtime, sample_rate)
     if len(piece.voices) > 16:
         raise MusegenError(f"{path}: a SoundFont plays at most 16 voices, this piece has {len(piece.voices)}")
+    synth, soundfont_id, preset = _soundfont_synth(str(path), path.stat().st_mtime, sample_rate)
     events = []  # (sample, 0 = off before 1 = on, channel, pitch)
     for channel, notes in enumerate(piece.voices):
         synth.program_select(channel, soundfont_id, 0, preset)

@@ -135,15 +135,27 @@ def _beat_steps(time_signature: str) -> int:
     return 6 if denominator == 8 and numerator % 3 == 0 else 4
 
 
-def _layer_mei(events: list[Event], fifths: int, beat: int) -> str:
-    """The MEI of one voice in one bar: notes spelled in the key, accidentals shown as a score shows them
-    (once per bar and octave, not on a tied-over note), eighths and shorter beamed by beat."""
-    spelling = _SHARP_SPELLING if fifths >= 0 else _FLAT_SPELLING
+def _key_alterations(fifths: int) -> dict[str, int]:
+    """The alteration the key signature gives each letter: +1 sharp, -1 flat, 0 natural."""
     in_key = dict.fromkeys("abcdefg", 0)
     for letter in _SHARP_ORDER[: max(fifths, 0)]:
         in_key[letter] = 1
     for letter in _FLAT_ORDER[: max(-fifths, 0)]:
         in_key[letter] = -1
+    return in_key
+
+
+def _pickup_steps(piece: Piece) -> int:
+    """The silence before the earliest note of any voice, if shorter than a bar: it is not engraved, so the
+    first bar becomes a pickup bar. 0 when the music starts on the downbeat or after a whole bar of rest."""
+    earliest = min(int(notes[:, 1].min()) for notes in piece.voices if len(notes))
+    return earliest if earliest < piece.steps_per_bar else 0
+
+
+def _layer_mei(events: list[Event], fifths: int, in_key: dict[str, int], beat: int) -> str:
+    """The MEI of one voice in one bar: notes spelled in the key, accidentals shown as a score shows them
+    (once per bar and octave, not on a tied-over note), eighths and shorter beamed by beat."""
+    spelling = _SHARP_SPELLING if fifths >= 0 else _FLAT_SPELLING
     shown: dict[tuple[str, int], int] = {}  # alterations written earlier in this bar
     elements = []
     for _, length, chord in events:
@@ -232,14 +244,12 @@ def to_mei(x: Any, time_signature: str | None = None, width: int | None = None) 
     True
     """
     piece = to_piece(x, time_signature)
-    voices = list(piece.voices) or [np.zeros((0, 3), np.int64)]
-    n_steps, bar = piece.n_steps, piece.steps_per_bar
     if piece.n_notes == 0:
         raise MusegenError("there are no notes to engrave")
+    voices, n_steps, bar = piece.voices, piece.n_steps, piece.steps_per_bar
     fifths = _key_fifths(piece)
-    starts = [int(v[:, 1].min()) for v in voices if len(v)]
-    skip = min(min(starts), bar) if starts else 0
-    skip = skip if skip < bar else 0
+    in_key = _key_alterations(fifths)
+    skip = _pickup_steps(piece)
     staves = [_voice_events(v, n_steps, bar, skip) for v in voices]
     n_bars = len(staves[0])
     names = VOICE_NAMES if len(voices) == 4 else [""] * len(voices)
@@ -268,7 +278,7 @@ def to_mei(x: Any, time_signature: str | None = None, width: int | None = None) 
         attributes = f' n="{number}"' + (' metcon="false"' if i == 0 and skip else "")
         attributes += ' right="end"' if i == n_bars - 1 else ""
         content = "".join(
-            f'<staff n="{n + 1}"><layer n="1">{_layer_mei(staff[i], fifths, beat)}</layer></staff>'
+            f'<staff n="{n + 1}"><layer n="1">{_layer_mei(staff[i], fifths, in_key, beat)}</layer></staff>'
             for n, staff in enumerate(staves)
         )
         measures.append(f"<measure{attributes}>{content}</measure>")
