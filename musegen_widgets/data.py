@@ -6,11 +6,17 @@ its SHA-256, the command that built it and the music21 version. Every loader che
 missing or corrupt cache is reported with a warning and rebuilt atomically (temporary file, then rename).
 The build is byte-identical on every run, which ``python -m musegen_widgets.data check`` verifies.
 
-Splits are by chorale and deterministic: a chorale goes to ``test`` when the SHA-256 of its corpus path is
-0 modulo 10, to ``valid`` when it is 1, else to ``train`` (about 80/10/10). Adding a chorale to the corpus
-never moves another one. This is *not* the 229/76/77 split of the JSB Chorales benchmark
-(Boulanger-Lewandowski et al., 2012), which was made from a different MIDI collection, so likelihoods here
-are close to that table but not strictly comparable.
+Splits are **by tune**. Bach harmonised many hymn tunes more than once, and the corpus keeps each
+harmonisation as its own chorale, so a split by chorale puts the same soprano melody in ``train`` and in
+``test``: a model that memorises tunes then scores well on held-out music it has already seen. Two chorales
+share a tune when their sopranos share a run of notes longer than any run a soprano shares with another
+soprano played backwards (:func:`shared_tunes`; by intervals and lengths, and by intervals alone to find one
+tune in two meters); chorales linked by such runs form one group, and whole groups go to ``train``,
+``valid`` or ``test`` (about 80/10/10, :func:`split_groups`). The groups, the thresholds and the reason are
+recorded in ``data/MANIFEST.json``. :func:`split_by_path`, the earlier split by a hash of each chorale's
+corpus path, is kept for chapter 04's lesson of what a leaky split rewards. Neither is the 229/76/77 split
+of the JSB Chorales benchmark (Boulanger-Lewandowski et al., 2012), which was made from a different MIDI
+collection, so likelihoods here are close to that table but not strictly comparable.
 
 Command line::
 
@@ -44,6 +50,11 @@ __all__ = [
     "build",
     "verify",
     "chorale_ids",
+    "tune_groups",
+    "shared_tunes",
+    "split_groups",
+    "split_by_path",
+    "retrograde",
     "time_signatures",
     "load_pieces",
     "load_melodies",
@@ -69,9 +80,109 @@ def data_dir() -> Path:
 # ------------------------------------------------------------------------------------------- building
 
 
-def _split_of(corpus_id: str) -> str:
+SPLIT_SHARES = {"train": 0.8, "valid": 0.1, "test": 0.1}
+
+
+def split_by_path(corpus_id: str) -> str:
+    """The course's first split, by chorale: ``test`` when the SHA-256 of the corpus path is 0 modulo 10,
+    ``valid`` when 1, else ``train``. It leaks tunes from ``train`` into ``test``; chapter 04 shows what that
+    rewards. The course's split is by tune (:func:`chorale_ids`).
+
+    >>> split_by_path("bach/bwv269")
+    'train'
+    """
     bucket = int(hashlib.sha256(corpus_id.encode()).hexdigest(), 16) % 10
     return "test" if bucket == 0 else "valid" if bucket == 1 else "train"
+
+
+def retrograde(tokens: np.ndarray) -> np.ndarray:
+    """A melody played backwards: its notes and rests in reverse order, each as long as before.
+
+    Its intervals are the original's, negated and reversed: a melody with the same steps, leaps and rhythms
+    as a chorale, but not its tune. :func:`shared_tunes` measures what unrelated melodies share with it.
+
+    >>> from musegen_widgets.encoding import pitch_to_token as t, HOLD
+    >>> retrograde(np.array([t(60), HOLD, t(62), t(64)])).tolist() == [t(64), t(62), t(60), HOLD]
+    True
+    """
+    tokens = np.asarray(tokens)
+    return np.concatenate(np.split(tokens, np.flatnonzero(tokens != encoding.HOLD))[::-1])
+
+
+def _components(n: int, linked: np.ndarray) -> list[list[int]]:
+    """Connected components of ``n`` items joined by the ``True`` entries of a square matrix, each sorted."""
+    root = list(range(n))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for i, j in zip(*np.nonzero(linked)):
+        root[find(int(i))] = find(int(j))
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return sorted(groups.values())
+
+
+def shared_tunes(melodies: Sequence[np.ndarray]) -> tuple[list[list[int]], dict]:
+    """Group melodies that share a tune: a run of notes longer than chance allows links two of them.
+
+    Chance is measured, not assumed: every melody is compared with every other melody played backwards
+    (:func:`retrograde`), which has the same steps, leaps and note lengths but is no hymn tune, and the
+    longest run any such pair shares sets the bar. Two melodies are linked when they share a run one note
+    longer than that, by intervals and lengths, or, comparing intervals alone (one tune in two meters),
+    one note longer than chance by intervals; groups are the chains of links.
+
+    Returns
+    -------
+    groups
+        Lists of indices into ``melodies``, one list per tune, sorted.
+    evidence
+        The thresholds and the chance levels they come from (``{"rhythm": {...}, "intervals": {...}}``).
+    """
+    from .metrics import shared_runs
+
+    backwards = [retrograde(m) for m in melodies]
+    linked = np.zeros((len(melodies), len(melodies)), dtype=bool)
+    evidence = {}
+    for key, rhythm in (("intervals_and_lengths", True), ("intervals", False)):
+        runs = shared_runs(melodies, melodies, rhythm=rhythm)
+        chance = shared_runs(melodies, backwards, rhythm=rhythm)
+        off_diagonal = ~np.eye(len(melodies), dtype=bool)
+        threshold = int(chance[off_diagonal].max()) + 1
+        linked |= (runs >= threshold) & off_diagonal
+        evidence[key] = {
+            "threshold_notes": threshold,
+            "longest_chance_run": threshold - 1,
+            "pairs_compared_with_retrogrades": int(off_diagonal.sum()),
+            "linked_pairs": int(((runs >= threshold) & off_diagonal).sum() // 2),
+        }
+    return _components(len(melodies), linked), evidence
+
+
+def split_groups(groups: Sequence[Sequence[str]]) -> dict[str, str]:
+    """Assign whole groups of corpus ids to ``train``, ``valid`` and ``test``, about 80/10/10 of the chorales.
+
+    Groups are taken in the order of the SHA-256 of their first id, and each goes to the split furthest
+    below its share (:data:`SPLIT_SHARES`) of the chorales placed so far, itself included: deterministic,
+    and close to the shares however large the groups.
+
+    >>> split = split_groups([[f"c{i}"] for i in range(20)])
+    >>> [list(split.values()).count(name) for name in SPLITS]
+    [16, 2, 2]
+    """
+    order = sorted(groups, key=lambda group: hashlib.sha256(min(group).encode()).hexdigest())
+    counts = dict.fromkeys(SPLIT_SHARES, 0)
+    split = {}
+    for group in order:
+        placed = sum(counts.values()) + len(group)
+        chosen = max(SPLIT_SHARES, key=lambda name: SPLIT_SHARES[name] * placed - counts[name])
+        counts[chosen] += len(group)
+        split.update(dict.fromkeys(group, chosen))
+    return split
 
 
 def _parse_chorale(corpus_id: str) -> tuple[str, Piece | None, str]:
@@ -107,7 +218,7 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def _cache_bytes(processes: int = 2, progress: bool = True) -> tuple[bytes, dict]:
+def _cache_bytes(processes: int = 2, progress: bool = True) -> tuple[bytes, dict, dict]:
     paths = corpus_paths()
     if processes > 1:
         import multiprocessing
@@ -129,13 +240,25 @@ def _cache_bytes(processes: int = 2, progress: bool = True) -> tuple[bytes, dict
         for note in voice_notes.tolist()
     ]
     ids = [cid for cid, _ in kept]
+    groups, evidence = shared_tunes([encoding.encode(piece) for _, piece in kept])
+    tune = np.empty(len(ids), dtype=np.int32)
+    for number, group in enumerate(groups):
+        tune[group] = number
+    split = split_groups([[ids[i] for i in group] for group in groups])
     arrays = {
         "ids": np.array(ids),
-        "splits": np.array([_split_of(cid) for cid in ids]),
+        "splits": np.array([split[cid] for cid in ids]),
+        "tunes": tune,
         "time_signatures": np.array([piece.time_signature for _, piece in kept]),
         "notes": np.array(notes, dtype=np.int32),  # chorale, voice, pitch, start, end
     }
-    return _npz_bytes(arrays), skipped
+    how = {
+        **evidence,
+        "groups": len(groups),
+        "chorales": {name: int((arrays["splits"] == name).sum()) for name in SPLIT_SHARES},
+        "shared_tunes": [[ids[i] for i in group] for group in groups if len(group) > 1],
+    }
+    return _npz_bytes(arrays), skipped, how
 
 
 def _read_manifest(folder: Path) -> dict:
@@ -177,7 +300,7 @@ def build(folder: str | os.PathLike | None = None, processes: int = 2, progress:
 
     folder = Path(folder) if folder is not None else data_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    data, skipped = _cache_bytes(processes, progress)
+    data, skipped, split = _cache_bytes(processes, progress)
     cache = folder / CACHE_NAME
     encoding._write_atomically(cache, data)
     _record_in_manifest(
@@ -190,6 +313,19 @@ def build(folder: str | os.PathLike | None = None, processes: int = 2, progress:
             "source": "music21.corpus.chorales.Iterator, deduplicated by corpus path, four parts, one meter",
             "music21": music21.__version__,
             "skipped": skipped,
+            "split": {
+                "method": (
+                    "by tune: sopranos linked by a shared run of notes (intervals and lengths, or intervals "
+                    "alone) one note longer than the longest run any soprano shares with another soprano "
+                    "played backwards; linked chorales form one group; whole groups go to train, valid or "
+                    "test, about 80/10/10, in the order of the SHA-256 of their first corpus id"
+                ),
+                "why": (
+                    "Bach harmonised many hymn tunes several times; a split by chorale puts one tune in "
+                    "train and test, so held-out scores reward memorising tunes"
+                ),
+                **split,
+            },
         },
     )
     _cache.cache_clear()
@@ -252,6 +388,20 @@ def chorale_ids(split: str = "train") -> list[str]:
 def time_signatures(split: str = "train") -> list[str]:
     """The meter of each chorale of a split, aligned with :func:`chorale_ids`."""
     return _table()["time_signatures"][_indices(split)].tolist()
+
+
+def tune_groups(split: str = "all") -> list[list[str]]:
+    """The chorales of a split grouped by the tune of their soprano (see :func:`shared_tunes`), each group
+    a sorted list of corpus ids; a tune harmonised once is a group of one.
+
+    >>> any(len(group) > 1 for group in tune_groups("train"))
+    True
+    """
+    table, chosen = _table(), _indices(split)
+    groups: dict[int, list[str]] = {}
+    for tune, cid in zip(table["tunes"][chosen].tolist(), table["ids"][chosen].tolist()):
+        groups.setdefault(tune, []).append(cid)
+    return [sorted(group) for _, group in sorted(groups.items())]
 
 
 @functools.lru_cache(maxsize=1)
@@ -371,7 +521,7 @@ def _main(argv: list[str]) -> int:
         folder = data_dir()
         verify(folder)
         expected = (folder / CACHE_NAME).read_bytes()
-        rebuilt, _ = _cache_bytes()
+        rebuilt, _, _ = _cache_bytes()
         if rebuilt != expected:
             print(f"{folder / CACHE_NAME}: a rebuild gives different bytes", file=sys.stderr)
             return 1

@@ -25,7 +25,8 @@ Four voices (MuseGAN, Dong et al. 2018)
     voices; :func:`compare_multitrack` sets a generated set beside a reference, entry by entry.
 
 Copying and listening
-    :func:`longest_copied_run` finds the longest run of notes a melody shares with a corpus (chapter 04);
+    :func:`shared_runs` and :func:`longest_copied_run` find the longest runs of notes melodies share (chapters
+    00 and 04);
     :func:`binomial_test` and :func:`binomial_interval` judge a blind listening test's answers.
 """
 
@@ -64,6 +65,7 @@ __all__ = [
     "voice_range_share",
     "compare_multitrack",
     "note_events",
+    "shared_runs",
     "longest_copied_run",
     "binomial_test",
     "binomial_interval",
@@ -632,13 +634,47 @@ def note_events(tokens) -> list[tuple[int, int]]:
     return events
 
 
-def longest_copied_run(samples: Sequence, corpus: Sequence) -> np.ndarray:
-    """For each sample, the most notes in a row that also occur, in a row, in some melody of ``corpus``.
+def shared_runs(melodies: Sequence, others: Sequence, rhythm: bool = True) -> np.ndarray:
+    """The longest run of notes each melody shares with each of ``others``: an ``(n, m)`` integer array.
 
-    Notes match when their intervals from the note before and their lengths agree (:func:`note_events`), so a
-    transposed copy counts; the first note of a run matches by length alone. This is the longest common
-    *substring* of note events rather than the longest common subsequence: a subsequence may skip notes, so
-    any two melodies in one key share long ones, while a contiguous run is what copying looks like.
+    A run of *k* notes is shared when the *k - 1* intervals between them agree and, with ``rhythm``, so do
+    their *k* lengths (:func:`note_events`): a transposed copy counts. Without ``rhythm`` only the intervals
+    are compared, which finds one tune in two meters. This is the longest common *substring* of notes, not
+    the longest common subsequence: a subsequence may skip notes, so any two melodies in one key share long
+    ones, while a contiguous run is what copying looks like. Chapter 00 splits the chorales by tune with it;
+    chapter 04 detects copying.
+
+    >>> from musegen_widgets.encoding import pitch_to_token as t
+    >>> tune = [t(60), t(62), t(64), t(65), t(67)]
+    >>> shared_runs([[t(50), t(52), t(54), t(49)], [t(70)]], [tune]).tolist()  # up a tone twice
+    [[3], [1]]
+    """
+    events = [np.array(note_events(m), dtype=np.int64).reshape(-1, 2) for m in melodies]
+    other_events = [np.array(note_events(m), dtype=np.int64).reshape(-1, 2) for m in others]
+    result = np.zeros((len(events), len(other_events)), dtype=np.int64)
+    if not any(len(e) for e in other_events):
+        return result
+    # every other melody in one row, each followed by a separator that matches nothing
+    separator = np.array([[10_000, -1]])
+    row = np.concatenate([part for e in other_events for part in (e, separator)])
+    owner = np.repeat(np.arange(len(other_events)), [len(e) + 1 for e in other_events])
+    for i, melody in enumerate(events):
+        run = np.zeros(len(row), dtype=np.int64)
+        best = np.zeros(len(row), dtype=np.int64)
+        for interval, length in melody:
+            same_length = row[:, 1] == length if rhythm else row[:, 1] >= 0
+            extends = same_length & (row[:, 0] == interval)
+            # a run's first note has no note before it in the run: its interval is not compared
+            run = np.where(extends, np.concatenate([[0], run[:-1]]) + 1, same_length.astype(np.int64))
+            np.maximum(best, run, out=best)
+        np.maximum.at(result[i], owner, best)
+    return result
+
+
+def longest_copied_run(samples: Sequence, corpus: Sequence) -> np.ndarray:
+    """For each sample, the most notes in a row (intervals and lengths) found, in a row, in some melody of ``corpus``.
+
+    The row maxima of :func:`shared_runs`; chapter 04's copy detection.
 
     >>> from musegen_widgets.encoding import pitch_to_token as t
     >>> tune = [t(60), t(62), t(64), t(65), t(67)]
@@ -647,32 +683,7 @@ def longest_copied_run(samples: Sequence, corpus: Sequence) -> np.ndarray:
     """
     if len(samples) == 0 or len(corpus) == 0:
         raise MusegenError("copy detection needs at least one sample and one corpus melody")
-    corpus_events = [note_events(melody) for melody in corpus]
-    seen: dict[int, set] = {}
-
-    def runs_of(length: int) -> set:
-        if length not in seen:
-            # a run's first note has no previous note in the run: its interval is not compared
-            seen[length] = {
-                ((0, events[i][1]), *events[i + 1 : i + length])
-                for events in corpus_events
-                for i in range(len(events) - length + 1)
-            }
-        return seen[length]
-
-    longest = []
-    for sample in samples:
-        events = note_events(sample)
-        best = 0
-        for start in range(len(events)):
-            length = best + 1  # only runs longer than the best so far matter
-            while start + length <= len(events):
-                run = ((0, events[start][1]), *events[start + 1 : start + length])
-                if run not in runs_of(length):
-                    break
-                best, length = length, length + 1
-        longest.append(best)
-    return np.array(longest)
+    return shared_runs(samples, corpus).max(axis=1)
 
 
 # ------------------------------------------------------------------ listening tests

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from musegen_widgets import data, encoding
+from musegen_widgets import data, encoding, metrics
 from musegen_widgets.errors import MusegenError
 
 
@@ -18,9 +18,65 @@ def test_splits_are_disjoint_cover_all_and_are_about_80_10_10():
         assert abs(len(ids[split]) / len(everything) - share) < 0.03
 
 
-def test_split_depends_only_on_the_chorale():
-    for corpus_id in data.chorale_ids("test"):
-        assert int(hashlib.sha256(corpus_id.encode()).hexdigest(), 16) % 10 == 0
+def _split_record() -> dict:
+    return json.loads((data.data_dir() / data.MANIFEST_NAME).read_text())[data.CACHE_NAME]["split"]
+
+
+def test_a_tune_never_straddles_two_splits():
+    split_of = {cid: split for split in data.SPLITS for cid in data.chorale_ids(split)}
+    groups = data.tune_groups("all")
+    assert sorted(cid for group in groups for cid in group) == sorted(split_of)
+    assert all(len({split_of[cid] for cid in group}) == 1 for group in groups)
+    shared = [group for group in groups if len(group) > 1]
+    assert len(shared) > 30  # the corpus holds many tunes harmonised more than once
+    assert shared == _split_record()["shared_tunes"]  # documented in the manifest
+
+
+def test_held_out_sopranos_share_no_more_with_training_than_chance():
+    record = _split_record()
+    train = data.load_melodies("train")
+    held_out = data.load_melodies("valid") + data.load_melodies("test")
+    for key, rhythm in (("intervals_and_lengths", True), ("intervals", False)):
+        chance = record[key]["longest_chance_run"]
+        assert record[key]["threshold_notes"] == chance + 1
+        assert metrics.shared_runs(held_out, train, rhythm=rhythm).max() <= chance
+    # the split by chorale path fails the same check: whole tunes sit on both sides
+    everything = dict(zip(data.chorale_ids("all"), data.load_melodies("all")))
+    by_path = {s: [m for c, m in everything.items() if data.split_by_path(c) == s] for s in data.SPLITS}
+    leaked = metrics.longest_copied_run(by_path["valid"] + by_path["test"], by_path["train"])
+    assert (leaked >= record["intervals_and_lengths"]["threshold_notes"]).sum() > 10
+
+
+def test_the_chance_level_comes_from_retrogrades():
+    melodies = data.load_melodies("all")[:40]
+    _, evidence = data.shared_tunes(melodies)
+    backwards = [data.retrograde(m) for m in melodies]
+    chance = metrics.shared_runs(melodies, backwards)
+    np.fill_diagonal(chance, 0)
+    assert evidence["intervals_and_lengths"]["longest_chance_run"] == chance.max()
+
+
+def test_retrograde_reverses_notes_and_keeps_their_lengths():
+    melody = data.load_melodies("test")[0]
+    assert melody[0] != encoding.HOLD and np.array_equal(data.retrograde(data.retrograde(melody)), melody)
+    forward, backward = metrics.note_events(melody), metrics.note_events(data.retrograde(melody))
+    assert [length for _, length in backward] == [length for _, length in forward][::-1]
+    assert [i for i, _ in backward[1:]] == [-i for i, _ in forward[1:]][::-1]
+
+
+def test_split_groups_keeps_groups_whole_and_near_the_shares():
+    groups = [[f"big{i}" for i in range(9)]] + [[f"c{i}"] for i in range(91)]
+    split = data.split_groups(groups)
+    assert len({split[cid] for cid in groups[0]}) == 1
+    counts = {name: list(split.values()).count(name) for name in data.SPLITS}
+    assert abs(counts["train"] - 80) <= 9 and abs(counts["valid"] - 10) <= 9 and abs(counts["test"] - 10) <= 9
+    assert split == data.split_groups(groups[::-1])  # the order given does not matter
+
+
+def test_split_by_path_is_the_old_hash_rule():
+    for corpus_id in data.chorale_ids("all")[:50]:
+        bucket = int(hashlib.sha256(corpus_id.encode()).hexdigest(), 16) % 10
+        assert data.split_by_path(corpus_id) == {0: "test", 1: "valid"}.get(bucket, "train")
 
 
 def test_unknown_split():
