@@ -93,9 +93,11 @@ def _vae_prior(n: int, seed: int) -> list[np.ndarray]:
 
 
 def _gan_soprano(n: int, seed: int) -> list[np.ndarray]:
-    """The soprano of four GAN passages (notes by threshold 0.5), one after another: like the VAE, the GAN
-    writes two bars at a time. Soprano notes below the melody vocabulary (C3; 0.8 % of the GAN's soprano notes
-    in 400 passages, and far below any real soprano) are left out, which leaves rests."""
+    """The soprano of four GAN passages in a row (default notes: smoothed), which share one shared latent and
+    draw new private ones: like the VAE, the GAN writes two bars at a time, and the shared latent (what a
+    passage is: its key, harmony and motion) plays the part of MuseGAN's time-independent latent, while the
+    private ones change from passage to passage. Soprano notes below the melody vocabulary (C3; far below any
+    real soprano) are left out, which leaves rests."""
     from . import encoding, models
 
     gan = models.load_pretrained("chorale_gan")
@@ -103,7 +105,8 @@ def _gan_soprano(n: int, seed: int) -> list[np.ndarray]:
     lowest = encoding.MIN_PITCH - encoding.PIANOROLL_LOW  # the roll column of C3
 
     def one(s: int) -> np.ndarray:
-        sopranos = gan.generate(passages_per_melody, seed=s)[:, :1].copy()
+        shared = np.random.default_rng(s).standard_normal(gan.shared_latent)  # the first passage's own
+        sopranos = gan.generate(passages_per_melody, seed=s, shared_z=shared)[:, :1].copy()
         sopranos[..., :lowest] = False
         return np.concatenate([encoding.encode(encoding.decode_pianoroll(roll, "4/4")) for roll in sopranos])
 
@@ -163,7 +166,7 @@ def _real_rolls(*splits: str) -> Callable[[int, int], np.ndarray]:
 
 
 def _gan(n: int, seed: int) -> np.ndarray:
-    """Passages of the chorale GAN (threshold 0.5)."""
+    """Passages of the chorale GAN (its default notes: smoothed)."""
     from . import models
 
     return models.load_pretrained("chorale_gan").generate(n, seed=seed)

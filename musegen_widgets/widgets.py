@@ -845,8 +845,9 @@ class GanExplorer(widgets.VBox):
     The seed draws the latent vectors; each "move" slider then adds a multiple of a fixed random unit
     direction to the shared latent or to one voice's private latent, so that moving the tenor's slider
     changes the tenor and nothing else, while moving the shared one changes the whole passage. "notes"
-    decides how probabilities become notes: the threshold, sampling, or each voice's smoothest likely line
-    (Viterbi, 2 nats per change). "New sample" moves to the next seed. Problems show a message and the last
+    decides how probabilities become notes: each voice's smoothest likely line (Viterbi, 2 nats per change,
+    the default of :meth:`~musegen_widgets.models.chorale_gan.ChoraleGAN.generate`), the threshold, or
+    sampling. "New sample" moves to the next seed. Problems show a message and the last
     passage stays.
 
     Parameters
@@ -878,14 +879,14 @@ class GanExplorer(widgets.VBox):
             0.5, min=0.05, max=0.95, step=0.05, description="threshold", style=style
         )
         self.notes = widgets.ToggleButtons(
-            options=["threshold", "sampled", "smoothed"],
-            value="threshold",
+            options=["smoothed", "threshold", "sampled"],
+            value="smoothed",
             description="notes",
             style=style,
             tooltips=[
+                "each voice's most likely sequence when a change costs 2 nats (Viterbi)",
                 "a pitch sounds where its probability passes the threshold",
                 "each voice's pitch or rest drawn at every step",
-                "each voice's most likely sequence when a change costs 2 nats (Viterbi)",
             ],
         )
         self.new_button = widgets.Button(description="New sample", icon="refresh", button_style="primary")
@@ -936,8 +937,8 @@ class GanExplorer(widgets.VBox):
                 seed=self.seed.value,
                 shared_z=shared,
                 voice_z=voices,
-                threshold=None if self.notes.value == "sampled" else self.threshold.value,
-                change_cost=2.0 if self.notes.value == "smoothed" else None,
+                notes=self.notes.value,
+                threshold=self.threshold.value,
             )[0]
             if not roll.any():
                 raise MusegenError(

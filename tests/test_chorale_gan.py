@@ -31,15 +31,18 @@ def test_training_writes_weights_history_and_quality(trained):
     assert set(result["quality"]) >= {"empty_bars", "tonal_distance", "voice_range"}
 
 
-def test_generate_is_repeatable_and_binarises_two_ways(trained):
+def test_generate_is_repeatable_and_decodes_three_ways(trained):
+    from musegen_widgets.models.chorale_gan import smoothest_notes
+
     model = trained[1]["model"]
     rolls = model.generate(3, seed=4)
     assert rolls.shape == (3, VOICES, STEPS, PITCHES) and rolls.dtype == bool
     assert np.array_equal(rolls, model.generate(3, seed=4))
     probabilities = model.probabilities(3, seed=4)
     assert np.allclose(probabilities.sum(axis=-1) <= 1 + 1e-5, True)  # pitches share one softmax with a rest
-    assert np.array_equal(model.generate(3, seed=4, threshold=0.01), probabilities > 0.01)
-    sampled = model.generate(200, seed=1, threshold=None)
+    assert np.array_equal(rolls, smoothest_notes(probabilities, 2.0))  # the default: smoothed, 2 nats
+    assert np.array_equal(model.generate(3, seed=4, notes="threshold", threshold=0.01), probabilities > 0.01)
+    sampled = model.generate(200, seed=1, notes="sampled")
     assert (sampled.sum(axis=-1) <= 1).all()  # one pitch or a rest per voice and step
     # sampling follows the probabilities: the share of steps with a note matches their total mass
     mass = model.probabilities(200, seed=1).sum(axis=-1).mean()
@@ -69,6 +72,8 @@ def test_a_voice_latent_changes_only_that_voice(trained):
         ({"seed": 1.5}, "non-negative"),
         ({"threshold": 1.5}, "between 0 and 1"),
         ({"threshold": "high"}, "between 0 and 1"),
+        ({"notes": "binary"}, "notes must be"),
+        ({"change_cost": -1.0}, "change_cost"),
         ({"shared_z": np.zeros(3)}, "shared_z must have shape"),
         ({"voice_z": np.zeros((3, 4))}, "voice_z must have shape"),
         ({"shared_z": np.full(8, np.nan)}, "NaN"),
@@ -114,6 +119,7 @@ def test_gan_explorer_moves_one_voice_and_keeps_working(trained):
 
     model = trained[1]["model"]
     explorer = GanExplorer(model, debounce=0)
+    assert explorer.notes.value == "smoothed"  # what generate() gives by default
     explorer.notes.value = (
         "sampled"  # the tiny fast-mode model passes no threshold: it is unsure of everything
     )
@@ -150,5 +156,3 @@ def test_smoothest_notes_hold_through_flickers_and_follow_real_changes(trained):
     assert np.array_equal(
         model.generate(3, seed=2, change_cost=0.0), np.arange(1, PITCHES + 1) == classes[..., None]
     )
-    with pytest.raises(MusegenError, match="change_cost"):
-        model.generate(1, change_cost=-1.0)

@@ -274,8 +274,9 @@ class ChoraleGAN(keras.Model):
         seed: int | None = None,
         shared_z=None,
         voice_z=None,
-        threshold: float | None = 0.5,
-        change_cost: float | None = None,
+        notes: str = "smoothed",
+        threshold: float = 0.5,
+        change_cost: float = 2.0,
     ) -> np.ndarray:
         """``n`` two-bar four-voice passages as boolean piano rolls ``(n, 4, 32, 72)``.
 
@@ -284,34 +285,38 @@ class ChoraleGAN(keras.Model):
         n
             How many passages.
         seed
-            Seeds the latents that are not given (and Bernoulli sampling).
+            Seeds the latents that are not given (and the draws of ``notes="sampled"``).
         shared_z
             The shared latent, ``(shared,)`` for all passages or ``(n, shared)``; default drawn from N(0, I).
         voice_z
             The voices' private latents, ``(4, voice)`` or ``(n, 4, voice)``; default drawn from N(0, I).
+        notes
+            How probabilities become notes (chapter 03). ``"smoothed"``: each voice's most likely sequence of
+            pitches and rests when every change (of pitch, or between note and rest) costs ``change_cost``
+            nats (:func:`smoothest_notes`, Viterbi decoding; 2 nats keep the generator's one-step flickers
+            from breaking held notes). ``"threshold"``: a note sounds where its probability is above
+            ``threshold`` (from 0.5 up, a voice sounds at most one pitch at a time). ``"sampled"``: each
+            voice's pitch (or rest) at each step drawn from the probabilities.
         threshold
-            A note sounds where its probability is above this (in (0, 1)); from 0.5 up, a voice sounds at most
-            one pitch at a time. ``None`` draws each voice's pitch (or rest) at each step from the
-            probabilities instead (sampling).
+            In (0, 1), for ``notes="threshold"``.
         change_cost
-            If given, ``threshold`` is not used: each voice gets its most likely sequence of pitches and rests
-            when every change of pitch (or between note and rest) costs this many nats
-            (:func:`smoothest_notes`, Viterbi decoding). 0 is the most likely class at each step; 2 keeps
-            the generator's flickers from breaking held notes.
+            Non-negative nats, for ``notes="smoothed"``; 0 is the most likely class at each step.
         """
+        if notes not in ("smoothed", "threshold", "sampled"):
+            raise MusegenError(f"notes must be 'smoothed', 'threshold' or 'sampled', not {notes!r}")
+        if not (isinstance(threshold, (int, float)) and 0 < threshold < 1):
+            raise MusegenError(f"threshold must be a number between 0 and 1, got {threshold!r}")
+        if not (isinstance(change_cost, (int, float)) and change_cost >= 0):
+            raise MusegenError(f"change_cost must be a non-negative number of nats, got {change_cost!r}")
         probabilities = self.probabilities(n, seed, shared_z, voice_z)
-        if change_cost is not None:
+        if notes == "smoothed":
             return smoothest_notes(probabilities, change_cost)
-        if threshold is None:
+        if notes == "sampled":
             rng = np.random.default_rng(None if seed is None else seed + 1)
             # the rest's probability is what the pitches leave; draw one class per voice and step
             cumulative = np.cumsum(probabilities, axis=-1)
             drawn = (cumulative < rng.random((*probabilities.shape[:-1], 1))).sum(axis=-1)
             return np.arange(PITCHES) == drawn[..., None]  # drawn == PITCHES: the rest, no pitch
-        if not (isinstance(threshold, (int, float)) and 0 < threshold < 1):
-            raise MusegenError(
-                f"threshold must be a number between 0 and 1 (or None to sample), got {threshold!r}"
-            )
         return probabilities > threshold
 
     def probabilities(self, n: int = 1, seed: int | None = None, shared_z=None, voice_z=None) -> np.ndarray:
