@@ -13,10 +13,10 @@ from bench_spine import median_seconds, report
 
 
 def main() -> None:
-    import numpy as np
-
     from musegen_widgets import audio, data, models, render
     from musegen_widgets.widgets import GanExplorer
+
+    import numpy as np
 
     gan = models.load_pretrained("chorale_gan")
     gan.generate(1, seed=0)  # warm up

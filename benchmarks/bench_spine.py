@@ -65,10 +65,10 @@ def bench_import() -> None:
 
 
 def bench_render() -> None:
+    from musegen_widgets import data, encoding, render
+
     import music21
     import verovio
-
-    from musegen_widgets import data, encoding, render
 
     melodies = [m[: 8 * 16] for m in data.load_melodies("test")]
     render.score_svg(melodies[0])  # load verovio's fonts once

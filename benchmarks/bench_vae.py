@@ -13,10 +13,10 @@ from bench_spine import median_seconds, report
 
 
 def main() -> None:
-    import numpy as np
-
     from musegen_widgets import audio, data, models, render
     from musegen_widgets.widgets import LatentExplorer
+
+    import numpy as np
 
     vae = models.load_pretrained("melody_vae")
     codes = np.random.default_rng(0).standard_normal((64, vae.latent))

@@ -36,9 +36,12 @@ import os
 
 from .errors import MusegenError
 
-# TensorFlow logs its C++ start-up chatter straight to the process's stderr, which a notebook shows (and
-# strict notebook tests compare). Quiet it unless the learner asked for it; import musegen_widgets first.
+# TensorFlow logs its C++ start-up chatter straight to the process's stderr, which a notebook shows. Quiet
+# it unless the learner asked for it (import musegen_widgets before TensorFlow or Keras). The oneDNN kernels
+# announce themselves whatever the log level, and their results differ from machine to machine in the
+# last digits: the course uses TensorFlow's default kernels.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 __all__ = ["MusegenError", "fast_mode"]
 __version__ = "0.1.0"

@@ -16,10 +16,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from musegen_widgets import encoding
+
 import pytest
 from samples import GOOD_TOKENS, sine_soundfont
-
-from musegen_widgets import encoding
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 import datetime
 
-import numpy as np
-
 from musegen_widgets import encoding
+
+import numpy as np
 
 GOOD_TOKENS = np.array(
     [encoding.REST, encoding.HOLD, encoding.HOLD, encoding.HOLD]

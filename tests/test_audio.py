@@ -2,12 +2,12 @@ import io
 import sys
 import wave
 
+from musegen_widgets import audio, data, encoding
+from musegen_widgets.errors import MusegenError
+
 import numpy as np
 import pytest
 from samples import sine_soundfont
-
-from musegen_widgets import audio, data, encoding
-from musegen_widgets.errors import MusegenError
 
 
 def test_a4_sounds_at_440_hz_for_the_right_time():

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
-import numpy as np
-import pytest
-
 from musegen_widgets import data, metrics
 from musegen_widgets.errors import MusegenError
 from musegen_widgets.models.chorale_gan import PITCHES, STEPS, VOICES, roll_transpositions
+
+import numpy as np
+import pytest
 
 SHIPPED_DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -2,11 +2,11 @@ import hashlib
 import json
 import shutil
 
-import numpy as np
-import pytest
-
 from musegen_widgets import data, encoding, metrics
 from musegen_widgets.errors import MusegenError
+
+import numpy as np
+import pytest
 
 
 def test_splits_are_disjoint_cover_all_and_are_about_80_10_10():

@@ -1,12 +1,12 @@
+from musegen_widgets import encoding
+from musegen_widgets.encoding import HOLD, MAX_PITCH, MIN_PITCH, REST, Piece
+from musegen_widgets.errors import MusegenError
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from samples import GOOD_TOKENS
-
-from musegen_widgets import encoding
-from musegen_widgets.encoding import HOLD, MAX_PITCH, MIN_PITCH, REST, Piece
-from musegen_widgets.errors import MusegenError
 
 
 @st.composite

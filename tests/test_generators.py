@@ -1,10 +1,10 @@
 """Chapter 04's registry of melody sources: every entry gives melodies of the same length, repeatably."""
 
-import numpy as np
-import pytest
-
 from musegen_widgets import generators
 from musegen_widgets.errors import MusegenError
+
+import numpy as np
+import pytest
 
 
 @pytest.mark.parametrize("name", sorted(generators.GENERATORS))

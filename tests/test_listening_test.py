@@ -1,12 +1,12 @@
 """The blind listening test: answers saved at once, a restart continues, foreign files are left alone."""
 
-import numpy as np
-import pytest
-
 from musegen_widgets import metrics
 from musegen_widgets.encoding import HOLD, pitch_to_token
 from musegen_widgets.errors import MusegenError
 from musegen_widgets.widgets import ListeningTest
+
+import numpy as np
+import pytest
 
 
 def tune(*pitches):

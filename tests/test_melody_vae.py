@@ -2,10 +2,6 @@
 
 from pathlib import Path
 
-import numpy as np
-import pytest
-from samples import upload
-
 from musegen_widgets import data
 from musegen_widgets.encoding import HOLD, REST, VOCAB_SIZE, pitch_to_token
 from musegen_widgets.errors import MusegenError
@@ -18,6 +14,10 @@ from musegen_widgets.models.melody_vae import (
     load_segments,
     segments,
 )
+
+import numpy as np
+import pytest
+from samples import upload
 
 SHIPPED_DATA = Path(__file__).resolve().parents[1] / "data"
 C4, D4 = pitch_to_token(60), pitch_to_token(62)
@@ -111,6 +111,25 @@ def test_training_writes_weights_history_and_scores(trained):
     assert history["val_reconstruction"][-1] < history["val_reconstruction"][0]  # it learns
     assert 0 <= result["test_greedy_accuracy"] <= 1 and result["test_kl"] >= 0
     assert 0 <= result["test_active_dimensions"] <= result["config"]["latent"]
+
+
+def test_active_dimensions_are_those_whose_posterior_mean_varies_across_melodies(trained):
+    from musegen_widgets.models.melody_vae import load_segments
+
+    model = trained[1]["model"]
+    segments = load_segments("test")[:200]
+    mu, _ = model.encode(segments)
+    variance = mu.var(axis=0)
+    assert model.scores(segments)["active_dimensions"] == int((variance > 0.01).sum())
+    # an encoder that gives every melody the same mean has no active dimension, whatever its KL
+    kernel = model.to_posterior.kernel
+    kept = np.array(kernel)
+    kernel.assign(np.zeros_like(kept))
+    try:
+        constant = model.scores(segments)
+    finally:
+        kernel.assign(kept)
+    assert constant["active_dimensions"] == 0 and constant["kl"] > 0
 
 
 def test_numpy_decoder_computes_what_the_keras_decoder_computes(trained):

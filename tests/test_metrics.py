@@ -1,11 +1,11 @@
 """The metrics of chapter 04 (Yang & Lerch's features and set comparison), checked on hand-computed cases."""
 
-import numpy as np
-import pytest
-
 from musegen_widgets import data, encoding, metrics
 from musegen_widgets.encoding import HOLD, REST, Piece, pitch_to_token
 from musegen_widgets.errors import MusegenError
+
+import numpy as np
+import pytest
 
 
 def scale_melody():

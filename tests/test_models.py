@@ -1,17 +1,17 @@
-import numpy as np
-import pytest
-
 from musegen_widgets import data, encoding, metrics, sampling
 from musegen_widgets.errors import MusegenError
+
+import numpy as np
+import pytest
 
 SHIPPED_DATA = data.data_dir()
 
 
 @pytest.fixture(scope="module")
 def small_lstm():
-    import keras
-
     from musegen_widgets.models.melody_lstm import MelodyLSTM
+
+    import keras
 
     keras.utils.set_random_seed(3)
     model = MelodyLSTM(units=24, n_layers=2, embedding=8)
@@ -81,9 +81,9 @@ def test_training_runs_and_writes_checked_weights(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def small_tcn():
-    import keras
-
     from musegen_widgets.models import MelodyTCN
+
+    import keras
 
     keras.utils.set_random_seed(4)
     model = MelodyTCN(channels=12, kernel_size=3, dilations=(1, 2, 4, 8))
@@ -104,9 +104,9 @@ def test_tcn_contract_and_receptive_field(small_tcn):
 
 
 def test_tcn_window_is_the_receptive_field():
-    import keras
-
     from musegen_widgets.models import MelodyTCN
+
+    import keras
 
     keras.utils.set_random_seed(5)
     model = MelodyTCN(channels=8, kernel_size=2, dilations=(1, 2, 4))
@@ -159,9 +159,9 @@ def test_independent_frames_learns_key_frequencies():
 
 
 def test_frame_lstm_contract_and_sampling():
-    import keras
-
     from musegen_widgets.models import FrameLSTM
+
+    import keras
 
     keras.utils.set_random_seed(6)
     model = FrameLSTM(units=8, n_layers=1)

@@ -1,9 +1,9 @@
-import numpy as np
-import pytest
-
 from musegen_widgets import data, encoding, sampling
 from musegen_widgets.errors import MusegenError
 from musegen_widgets.ngram import NGramModel
+
+import numpy as np
+import pytest
 
 
 def test_witten_bell_by_hand():

@@ -1,15 +1,15 @@
 import re
 from xml.etree import ElementTree
 
+from musegen_widgets import data, encoding, render
+from musegen_widgets.errors import MusegenError
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 from samples import GOOD_TOKENS
-
-from musegen_widgets import data, encoding, render
-from musegen_widgets.errors import MusegenError
 
 MEI = "{http://www.music-encoding.org/ns/mei}"
 

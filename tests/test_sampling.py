@@ -1,9 +1,9 @@
+from musegen_widgets import encoding, sampling
+from musegen_widgets.errors import MusegenError
+
 import numpy as np
 import pytest
 from samples import GOOD_TOKENS
-
-from musegen_widgets import encoding, sampling
-from musegen_widgets.errors import MusegenError
 
 
 class FixedModel:

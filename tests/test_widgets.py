@@ -1,14 +1,14 @@
 import base64
 import re
 
+from musegen_widgets import data, encoding
+from musegen_widgets.errors import MusegenError
+from musegen_widgets.widgets import ScoreView
+
 import ipywidgets
 import numpy as np
 import pytest
 from samples import GOOD_TOKENS, upload
-
-from musegen_widgets import data, encoding
-from musegen_widgets.errors import MusegenError
-from musegen_widgets.widgets import ScoreView
 
 
 def downloads(view: ScoreView) -> dict[str, bytes]:

@@ -408,7 +408,8 @@ class MelodyVAE(keras.Model):
         Returns ``teacher_forced_accuracy`` (each token predicted from ``z`` and the true tokens before
         it), ``greedy_accuracy`` (the segment decoded from ``z`` alone, token by token), ``reconstruction``
         (nats per segment), ``kl`` (nats per segment, summed over dimensions) and ``active_dimensions``
-        (dimensions whose mean KL exceeds 0.01 nats).
+        (Burda et al. 2016's activity: dimensions along which the posterior mean varies across segments,
+        with variance above 0.01; a dimension can have KL and still say the same for every melody).
         """
         array = check_segments(tokens)
         correct, nats, codes = 0.0, 0.0, []
@@ -427,7 +428,7 @@ class MelodyVAE(keras.Model):
             "greedy_accuracy": float((self.decode(mu) == array).mean()),
             "reconstruction": float(nats / len(array)),
             "kl": float(kl_dims.sum()),
-            "active_dimensions": int((kl_dims > 0.01).sum()),
+            "active_dimensions": int((mu.var(axis=0) > 0.01).sum()),
         }
 
     def _numpy_weights(self) -> dict[str, np.ndarray]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from musegen_widgets import encoding
+
+import pytest
 
 pytestmark = pytest.mark.browser
 
