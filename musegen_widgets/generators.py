@@ -1,7 +1,7 @@
 """Every melody source of the course behind one call, so that chapter 04 can judge them side by side.
 
 :data:`GENERATORS` maps a display name to a function ``(n, seed) -> list of melody token arrays`` of
-:data:`BARS` bars each: real chorales (held out and training), the Markov baseline, the melody models of
+:data:`BARS` bars each: real chorales (held out and training), chapter 01's n-gram yardstick, the melody models of
 chapter 01, the VAE of chapter 02 and the soprano of chapter 03's GAN. Chapter 04 loops over this dict, so a new model joins every table,
 figure and listening test of that chapter by adding one entry here and nothing else.
 
@@ -11,6 +11,7 @@ figure and listening test of that chapter by adding one entry here and nothing e
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -18,7 +19,17 @@ import numpy as np
 from .encoding import REST
 from .errors import MusegenError
 
-__all__ = ["BARS", "STEPS", "GENERATORS", "excerpts", "draw", "ROLL_BARS", "ROLL_GENERATORS", "roll_excerpts"]
+__all__ = [
+    "BARS",
+    "STEPS",
+    "GENERATORS",
+    "yardstick",
+    "excerpts",
+    "draw",
+    "ROLL_BARS",
+    "ROLL_GENERATORS",
+    "roll_excerpts",
+]
 
 BARS = 8
 """Length of every compared melody, in 4/4 bars."""
@@ -62,12 +73,14 @@ def _sequence_model(load: Callable) -> Callable[[int, int], list[np.ndarray]]:
     return generate
 
 
-def _markov() -> object:
+@functools.lru_cache(maxsize=1)
+def yardstick():
+    """Chapter 01's n-gram yardstick on the course's split (:func:`~musegen_widgets.ngram.fit_yardstick`),
+    fitted once per session."""
     from . import data
-    from .ngram import NGramModel
+    from .ngram import fit_yardstick
 
-    augmented = [shifted for melody in data.load_melodies("train") for shifted in data.transpositions(melody)]
-    return NGramModel(max_order=5).fit(augmented)
+    return fit_yardstick(data.load_melodies("train"), data.load_melodies("valid"))
 
 
 def _pretrained(name: str) -> Callable:
@@ -131,7 +144,7 @@ def draw(sample: Callable[[int], np.ndarray], n: int, seed: int) -> list[np.ndar
 GENERATORS: dict[str, Callable[[int, int], list[np.ndarray]]] = {
     "Bach, held out (valid and test splits)": _real("valid", "test"),
     "Bach, training split": _real("train"),
-    "Markov (Kneser-Ney 5-gram)": _sequence_model(_markov),
+    "n-gram (chapter 01's best on valid)": _sequence_model(yardstick),
     "LSTM (chapter 01)": _sequence_model(_pretrained("melody_lstm")),
     "dilated convolutions (chapter 01)": _sequence_model(_pretrained("melody_tcn")),
     "VAE prior (chapter 02)": _vae_prior,

@@ -604,7 +604,8 @@ class ListeningTest(widgets.VBox):
     loses nothing: a new ``ListeningTest`` with the same sources, seed and folder continues where the last
     one stopped. A file there that is not this test's is reported and left as it is. "Reveal results" (or
     the last answer) shows, per source, how often its excerpt was chosen, with an exact binomial test
-    against guessing and a 95 % Clopper-Pearson interval (:func:`~musegen_widgets.metrics.binomial_test`).
+    against guessing, its p-value adjusted for all the sources by Holm's method, and a 95 % Clopper-Pearson
+    interval (:func:`~musegen_widgets.metrics.binomial_test`, :func:`~musegen_widgets.metrics.holm`).
 
     Parameters
     ----------
@@ -787,7 +788,9 @@ class ListeningTest(widgets.VBox):
         self._show_trial()
 
     def results(self) -> dict[str, dict[str, float]]:
-        """Per generated source: trials, times its excerpt was chosen, that rate, its 95 % interval, p-value."""
+        """Per generated source: trials, times its excerpt was chosen, that rate, its 95 % interval, p-value,
+        and the p-value adjusted by Holm's method for testing every source that has answers
+        (``p_holm``: compare this one with 0.05)."""
         from . import metrics
 
         table = {}
@@ -809,30 +812,37 @@ class ListeningTest(widgets.VBox):
                 "high": high,
                 "p_value": p_value,
             }
+        answered = [name for name, row in table.items() if row["trials"]]
+        adjusted = metrics.holm([table[name]["p_value"] for name in answered]) if answered else []
+        for name in table:
+            table[name]["p_holm"] = float("nan")
+        for name, value in zip(answered, adjusted):
+            table[name]["p_holm"] = float(value)
         return table
 
     def reveal(self) -> None:
         """Show the results table (what the answers so far say)."""
         lines = [
             "<table><tr><th>generated source</th><th>trials</th><th>its excerpt chosen</th>"
-            "<th>95 % interval</th><th>p (vs guessing)</th></tr>"
+            "<th>95 % interval</th><th>p (vs guessing)</th><th>p, Holm-adjusted</th></tr>"
         ]
         for name, row in self.results().items():
             if row["trials"]:
                 lines.append(
                     f"<tr><td>{html.escape(name)}</td><td>{row['trials']}</td><td>{row['chosen']} "
                     f"({row['rate']:.0%})</td><td>{row['low']:.0%} - {row['high']:.0%}</td>"
-                    f"<td>{row['p_value']:.3f}</td></tr>"
+                    f"<td>{row['p_value']:.3f}</td><td>{row['p_holm']:.3f}</td></tr>"
                 )
             else:
                 lines.append(
-                    f"<tr><td>{html.escape(name)}</td><td>0</td><td colspan=3>no answers yet</td></tr>"
+                    f"<tr><td>{html.escape(name)}</td><td>0</td><td colspan=4>no answers yet</td></tr>"
                 )
         lines.append("</table>")
         self.results_html.value = "".join(lines) + (
             f"<p>Chosen means picked as the answer to &ldquo;{html.escape(self.question)}&rdquo;. "
             "A source the listener cannot tell from the real music is chosen about half the time "
-            "(p large); a p-value below 0.05 says the listener's choices were not guesses.</p>"
+            "(p large). With several sources, read the Holm-adjusted p: below 0.05 says the listener's "
+            "choices for that source were not guesses, with a 5 % chance of any false alarm over all of them.</p>"
         )
 
     def __repr__(self) -> str:

@@ -50,6 +50,10 @@ def test_answers_are_saved_at_once_and_a_restart_continues(tmp_path):
         chosen = sum(row["chosen_source"] == name for row in rows)
         assert results[name]["trials"] == len(rows) and results[name]["chosen"] == chosen
         assert results[name]["p_value"] == metrics.binomial_test(chosen, len(rows))
+    # two sources, two tests: Holm's adjustment of both p-values, shown in the table
+    adjusted = metrics.holm([results[name]["p_value"] for name in ("model A", "model B")])
+    assert [results[name]["p_holm"] for name in ("model A", "model B")] == adjusted.tolist()
+    assert "Holm-adjusted" in again.results_html.value
 
 
 @pytest.mark.parametrize(

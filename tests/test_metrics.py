@@ -101,6 +101,21 @@ def test_compare_sets_tells_a_copy_from_noise():
     assert set(like) == set(metrics.FEATURES)
 
 
+def test_the_generated_sets_own_distances_catch_a_generator_without_variety():
+    real = metrics.features(data.load_melodies("valid"))
+    test = metrics.features(data.load_melodies("test"))
+    # a "generator" that writes the reference's average piece every time, feature by feature
+    average = {
+        name: np.repeat(real[name].mean(axis=0, keepdims=True), 50, axis=0) for name in metrics.FEATURES
+    }
+    average["voices"] = np.ones(50, int)
+    dull, like = metrics.compare_sets(real, average), metrics.compare_sets(real, test)
+    for name in ("pitch_range", "average_pitch_interval", "note_density"):
+        assert dull[name]["overlapping_area"] > 0.5  # the reference's side alone is fooled
+        assert dull[name]["generated_overlapping_area"] < 0.2  # its own distances are all zero
+        assert like[name]["generated_overlapping_area"] > 0.6
+
+
 # ------------------------------------------------------------------ MuseGAN's multi-track metrics
 
 
@@ -208,3 +223,24 @@ def test_sets_of_different_representations_are_not_compared():
     with pytest.raises(MusegenError, match="different representations"):
         metrics.compare_sets(melodies, [*melodies[:3], *rolls[:2]])  # a mixed set
     assert metrics.features(melodies)["voices"].tolist() == [1] * 5
+
+
+def test_holm_adjusts_in_steps_and_never_rejects_less_than_bonferroni():
+    p = np.array([0.004, 0.03, 0.012, 0.5, 0.02])
+    adjusted = metrics.holm(p)
+    assert adjusted.tolist() == pytest.approx([0.02, 0.06, 0.048, 0.5, 0.06])
+    assert (adjusted <= np.minimum(1, 5 * p)).all() and (adjusted >= p).all()
+    with pytest.raises(MusegenError, match="p-values"):
+        metrics.holm([0.2, 1.5])
+
+
+def test_power_matches_simulated_experiments_and_the_planned_trials_reach_it():
+    rng = np.random.default_rng(0)
+    n, rate, alpha = 40, 0.3, 0.05
+    simulated = np.mean([metrics.binomial_test(k, n) < alpha for k in rng.binomial(n, rate, 4000)])
+    assert abs(simulated - metrics.binomial_power(n, rate, alpha)) < 0.03
+    needed = metrics.trials_for_power(rate, alpha=alpha, power=0.8)
+    assert metrics.binomial_power(needed, rate, alpha) >= 0.8 > metrics.binomial_power(12, rate, alpha)
+    assert all(metrics.binomial_power(m, rate, alpha) >= 0.8 for m in range(needed, needed + 10))
+    with pytest.raises(MusegenError, match="other than 0.5"):
+        metrics.trials_for_power(0.5)

@@ -79,3 +79,22 @@ def test_bad_orders_and_smoothing():
         NGramModel(3).distribution([1])
     with pytest.raises(MusegenError, match="order"):
         NGramModel(3).fit([[1, 2, 3]]).distribution([1], order=4)
+
+
+def test_a_fitted_model_predicts_and_samples_at_the_order_it_is_set_to():
+    melodies = data.load_melodies("train")[:30]
+    model = NGramModel(max_order=6).fit(melodies)
+    test = data.load_melodies("test")[:3]
+    sixth = model.nll(test)
+    model.order = 3
+    assert model.nll(test) == model.nll(test, order=3) != sixth
+    context = test[0][:10].tolist()
+    assert np.allclose(np.exp(model(np.array([context]))[0, -1]), model.distribution(context, order=3))
+    stepper = model.stepper()
+    for token in context:
+        fed = stepper.feed(token)
+    assert np.allclose(np.exp(fed), model.distribution(context, order=3))
+    assert len(sampling.sample(model, 16, seed=0)) == 17
+    for bad in (0, 7, 2.5):
+        with pytest.raises(MusegenError, match="order must be"):
+            model.order = bad

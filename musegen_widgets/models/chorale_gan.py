@@ -106,7 +106,8 @@ class ChoraleGAN(keras.Model):
     critic_steps
         Critic updates per generator update (5 in the paper).
     learning_rate
-        Of both Adam optimizers (beta 0.5, 0.9, as in the paper), unless :meth:`compile` is given others.
+        Of both Adam optimizers (beta_1 0.5, beta_2 0.9; the WGAN-GP paper uses beta_1 0), unless
+        :meth:`compile` is given others.
     """
 
     def __init__(
