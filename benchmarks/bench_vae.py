@@ -74,7 +74,7 @@ def main() -> None:
         report(f"  {name}: test greedy accuracy", entry["test_greedy_accuracy"], "")
         report(f"  {name}: test KL", entry["test_kl"], "nats/segment")
         report(
-            f"  {name}: active latent dimensions (KL > 0.01 nats)",
+            f"  {name}: active latent dimensions (variance of the posterior mean > 0.01)",
             entry["test_active_dimensions"],
             "of 32",
             "target >= 8" if bar else "",
