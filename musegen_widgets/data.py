@@ -146,19 +146,19 @@ def shared_tunes(melodies: Sequence[np.ndarray]) -> tuple[list[list[int]], dict]
     from .metrics import shared_runs
 
     backwards = [retrograde(m) for m in melodies]
-    linked = np.zeros((len(melodies), len(melodies)), dtype=bool)
+    off_diagonal = ~np.eye(len(melodies), dtype=bool)
+    linked = np.zeros_like(off_diagonal)
     evidence = {}
     for key, rhythm in (("intervals_and_lengths", True), ("intervals", False)):
-        runs = shared_runs(melodies, melodies, rhythm=rhythm)
         chance = shared_runs(melodies, backwards, rhythm=rhythm)
-        off_diagonal = ~np.eye(len(melodies), dtype=bool)
         threshold = int(chance[off_diagonal].max()) + 1
-        linked |= (runs >= threshold) & off_diagonal
+        tune_pairs = (shared_runs(melodies, melodies, rhythm=rhythm) >= threshold) & off_diagonal
+        linked |= tune_pairs
         evidence[key] = {
             "threshold_notes": threshold,
             "longest_chance_run": threshold - 1,
             "pairs_compared_with_retrogrades": int(off_diagonal.sum()),
-            "linked_pairs": int(((runs >= threshold) & off_diagonal).sum() // 2),
+            "linked_pairs": int(tune_pairs.sum() // 2),
         }
     return _components(len(melodies), linked), evidence
 

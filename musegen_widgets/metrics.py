@@ -777,10 +777,8 @@ def binomial_power(n: int, p: float, alpha: float = 0.05) -> float:
     >>> round(binomial_power(12, 0.25), 3), round(binomial_power(60, 0.25), 3)  # 12: reject at k <= 2
     (0.391, 0.97)
     """
-    pmf, null = _binomial_pmf(n, p), _binomial_pmf(n, 0.5)
-    # binomial_test for every outcome at once: the null probability of all outcomes no likelier than k
-    p_values = np.array([null[null <= null[k] * (1 + 1e-7)].sum() for k in range(n + 1)])
-    return float(pmf[p_values < alpha].sum())
+    rejected = [binomial_test(k, n) < alpha for k in range(n + 1)]
+    return float(_binomial_pmf(n, p)[rejected].sum())
 
 
 def trials_for_power(p: float, alpha: float = 0.05, power: float = 0.8, most: int = 1000) -> int:

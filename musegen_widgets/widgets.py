@@ -813,11 +813,9 @@ class ListeningTest(widgets.VBox):
                 "p_value": p_value,
             }
         answered = [name for name, row in table.items() if row["trials"]]
-        adjusted = metrics.holm([table[name]["p_value"] for name in answered]) if answered else []
-        for name in table:
-            table[name]["p_holm"] = float("nan")
-        for name, value in zip(answered, adjusted):
-            table[name]["p_holm"] = float(value)
+        adjusted = dict(zip(answered, metrics.holm([table[name]["p_value"] for name in answered])))
+        for name, row in table.items():
+            row["p_holm"] = float(adjusted.get(name, float("nan")))
         return table
 
     def reveal(self) -> None:
