@@ -13,7 +13,7 @@ from bench_spine import median_seconds, report
 
 
 def main() -> None:
-    from musegen_widgets import audio, data, models, render
+    from musegen_widgets import audio, files, models, render
     from musegen_widgets.widgets import GanExplorer
 
     import numpy as np
@@ -49,7 +49,7 @@ def main() -> None:
         "ms",
     )
 
-    entry = data._read_manifest(data.data_dir())["chorale_gan.weights.h5"]
+    entry = files.read_manifest()["chorale_gan.weights.h5"]
     report(f"training, `{entry['built_by']}`", entry["train_seconds"] / 60, "min")
     voices = "SATB"
     pairs = ["SA", "ST", "SB", "AT", "AB", "TB"]

@@ -15,7 +15,7 @@ def main() -> None:
     from musegen_widgets import data, metrics
 
     # 1,000 eight-bar melodies: windows of the training chorales in all keys
-    melodies = [shifted for melody in data.load_melodies("train") for shifted in data.transpositions(melody)]
+    melodies = data.augmented(data.load_melodies("train"))
     pieces = [melody[:128] for melody in melodies if (melody[:128] >= 2).any()][:1000]
     others = [melody[128:256] for melody in melodies if (melody[128:256] >= 2).sum() > 1][:1000]
     start = time.perf_counter()

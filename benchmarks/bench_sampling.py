@@ -19,7 +19,7 @@ def naive_sample(model, steps: int, seed: int) -> np.ndarray:
 
     rng = np.random.default_rng(seed)
     tokens = [encoding.REST]
-    for _ in range(steps):
+    for _ in range(steps - 1):  # a melody of ``steps`` tokens, the first REST included, as sample writes
         logits = np.asarray(model(np.array([tokens], dtype=np.int32)))[0, -1]
         p = sampling.filter_distribution(logits)
         tokens.append(int(rng.choice(len(p), p=p)))
@@ -82,10 +82,10 @@ def training() -> None:
     """What the training commands recorded beside the shipped weights (``data/MANIFEST.json``, histories)."""
     import json
 
-    from musegen_widgets import data, generators
+    from musegen_widgets import data, files, generators
 
     folder = data.data_dir()
-    manifest = data._read_manifest(folder)
+    manifest = files.read_manifest(folder)
     for name, target in [("melody_lstm", "target <= 30 min"), ("melody_tcn", ""), ("frame_lstm", "")]:
         entry = manifest[f"{name}.weights.h5"]
         history = json.loads((folder / f"{name}.history.json").read_text())

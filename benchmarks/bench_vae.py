@@ -13,7 +13,7 @@ from bench_spine import median_seconds, report
 
 
 def main() -> None:
-    from musegen_widgets import audio, data, models, render
+    from musegen_widgets import audio, files, models, render
     from musegen_widgets.widgets import LatentExplorer
 
     import numpy as np
@@ -60,7 +60,7 @@ def main() -> None:
         "target <= 150 ms",
     )
 
-    manifest = data._read_manifest(data.data_dir())
+    manifest = files.read_manifest()
     for name in ("melody_vae", "melody_vae_collapsed"):
         entry = manifest[f"{name}.weights.h5"]
         report(f"training, `{entry['built_by']}`", entry["train_seconds"] / 60, "min")

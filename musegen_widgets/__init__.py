@@ -6,6 +6,10 @@ One module per concept, each taught in a chapter of the course:
     Music as arrays: melody tokens, piano rolls, JSB-style frames, files (chapter 00).
 ``data``
     The Bach chorales bundled with music21: cached, split, augmented, batched (chapter 00).
+``files``
+    The data folder, its checksum manifest, atomic writes (chapter 00).
+``numerics``
+    ``log_softmax``, ``sigmoid``, one LSTM step, drawing tokens: shared by models and samplers (chapter 01).
 ``render``
     Engraved scores (verovio SVG) and piano-roll plots (chapter 00).
 ``audio``

@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import json
 import os
 import sys
 import warnings
@@ -39,9 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import encoding
+from . import encoding, files
 from .encoding import MAX_PITCH, MIN_PITCH, Piece
 from .errors import MusegenError
+from .files import data_dir
 
 __all__ = [
     "SPLITS",
@@ -58,23 +58,19 @@ __all__ = [
     "time_signatures",
     "load_pieces",
     "load_melodies",
+    "load_melodies_split_by_path",
     "load_pianorolls",
     "load_frames",
     "transpose_melody",
+    "ALL_KEYS",
     "transpositions",
-    "frame_transpositions",
-    "windows",
+    "augmented",
+    "excerpts",
 ]
 
 SPLITS = ("train", "valid", "test")
 CACHE_NAME = "chorales.npz"
-MANIFEST_NAME = "MANIFEST.json"
 BUILD_COMMAND = "python -m musegen_widgets.data build"
-
-
-def data_dir() -> Path:
-    """Folder of caches and weights: ``$MUSEGEN_DATA_DIR`` if set, else the repository's ``data/``."""
-    return Path(os.environ.get("MUSEGEN_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
 
 
 # ------------------------------------------------------------------------------------------- building
@@ -261,24 +257,6 @@ def _cache_bytes(processes: int = 2, progress: bool = True) -> tuple[bytes, dict
     return _npz_bytes(arrays), skipped, how
 
 
-def _read_manifest(folder: Path) -> dict:
-    path = folder / MANIFEST_NAME
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise MusegenError(f"the manifest is not valid JSON ({error}); fix or delete it", path) from None
-
-
-def _record_in_manifest(folder: Path, filename: str, entry: dict) -> None:
-    """Set one file's entry in ``folder``'s manifest, keeping the others; written atomically."""
-    manifest = _read_manifest(folder)
-    manifest[filename] = entry
-    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    encoding._write_atomically(folder / MANIFEST_NAME, text.encode())
-
-
 def build(folder: str | os.PathLike | None = None, processes: int = 2, progress: bool = True) -> Path:
     """Parse the corpus and (re)write the chorale cache and its manifest entry, atomically.
 
@@ -302,12 +280,10 @@ def build(folder: str | os.PathLike | None = None, processes: int = 2, progress:
     folder.mkdir(parents=True, exist_ok=True)
     data, skipped, split = _cache_bytes(processes, progress)
     cache = folder / CACHE_NAME
-    encoding._write_atomically(cache, data)
-    _record_in_manifest(
-        folder,
-        CACHE_NAME,
+    files.write_atomically(cache, data)
+    files.record_in_manifest(
+        cache,
         {
-            "sha256": hashlib.sha256(data).hexdigest(),
             "bytes": len(data),
             "built_by": BUILD_COMMAND,
             "source": "music21.corpus.chorales.Iterator, deduplicated by corpus path, four parts, one meter",
@@ -334,20 +310,8 @@ def build(folder: str | os.PathLike | None = None, processes: int = 2, progress:
 
 def verify(folder: str | os.PathLike | None = None) -> Path:
     """Check the cache against its manifest; raise :class:`MusegenError` saying what is wrong."""
-    folder = Path(folder) if folder is not None else data_dir()
-    cache = folder / CACHE_NAME
-    entry = _read_manifest(folder).get(CACHE_NAME)
-    if entry is None:
-        raise MusegenError(f"no manifest entry for the cache; run `{BUILD_COMMAND}`", folder / MANIFEST_NAME)
-    if not cache.exists():
-        raise MusegenError(f"the chorale cache is missing; run `{BUILD_COMMAND}`", cache)
-    digest = hashlib.sha256(cache.read_bytes()).hexdigest()
-    if digest != entry["sha256"]:
-        raise MusegenError(
-            f"the chorale cache is corrupt (SHA-256 {digest[:12]}… is not the manifest's "
-            f"{entry['sha256'][:12]}…); run `{BUILD_COMMAND}`",
-            cache,
-        )
+    cache = Path(folder if folder is not None else data_dir()) / CACHE_NAME
+    files.checked_entry(cache, "the chorale cache", f"run `{BUILD_COMMAND}`")
     return cache
 
 
@@ -417,39 +381,77 @@ def _all_pieces(folder: Path) -> tuple[Piece, ...]:
     return tuple(pieces)
 
 
-def load_pieces(split: str = "train") -> list[Piece]:
-    """The chorales of a split as :class:`~musegen_widgets.encoding.Piece` (four voices, SATB)."""
+def load_pieces(split: str = "train", *, meter: str | None = None) -> list[Piece]:
+    """The chorales of a split as :class:`~musegen_widgets.encoding.Piece` (four voices, SATB).
+
+    Taught in chapter 00, section 3 (the Bach chorales).
+
+    Parameters
+    ----------
+    split
+        ``"train"``, ``"valid"``, ``"test"`` or ``"all"``.
+    meter
+        Only the chorales in this time signature (such as ``"4/4"``); default: all of them.
+    """
     pieces = _all_pieces(data_dir().resolve())
-    return [pieces[i] for i in _indices(split)]
+    chosen = [pieces[i] for i in _indices(split)]
+    return chosen if meter is None else [piece for piece in chosen if piece.time_signature == meter]
 
 
-def load_melodies(split: str = "train") -> list[np.ndarray]:
+def load_melodies(split: str = "train", *, meter: str | None = None) -> list[np.ndarray]:
     """Soprano melody tokens, one 1-D ``int64`` array per chorale (see :func:`encoding.encode`).
+
+    Taught in chapter 00, section 5 (melody tokens). ``meter`` as in :func:`load_pieces`.
 
     >>> melody = load_melodies("test")[0]
     >>> melody.ndim, bool(melody.max() < encoding.VOCAB_SIZE)
     (1, True)
     """
-    return [encoding.encode(piece) for piece in load_pieces(split)]
+    return [encoding.encode(piece) for piece in load_pieces(split, meter=meter)]
 
 
-def load_pianorolls(split: str = "train") -> list[np.ndarray]:
-    """Four-voice piano rolls, one boolean ``(4, steps, pitch)`` array per chorale (SATB order)."""
-    return [encoding.encode_pianoroll(piece) for piece in load_pieces(split)]
+def load_melodies_split_by_path(split: str = "train") -> list[np.ndarray]:
+    """Soprano melody tokens of one split of the old split by chorale (:func:`split_by_path`), in cache order.
+
+    Taught in chapter 00, section 3, and chapter 04, section 2: what that split leaked, the same tune in
+    ``train`` and ``test``.
+
+    >>> sum(len(load_melodies_split_by_path(s)) for s in SPLITS) == len(load_melodies("all"))
+    True
+    """
+    if split not in SPLITS:
+        raise MusegenError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+    return [encoding.encode(piece) for piece in load_pieces("all") if split_by_path(piece.title) == split]
 
 
-def load_frames(split: str = "train") -> list[np.ndarray]:
-    """JSB-style frames, one boolean ``(quarters, 88)`` array per chorale (see :func:`encoding.encode_frames`)."""
-    return [encoding.encode_frames(piece) for piece in load_pieces(split)]
+def load_pianorolls(split: str = "train", *, meter: str | None = None) -> list[np.ndarray]:
+    """Four-voice piano rolls, one boolean ``(4, steps, pitch)`` array per chorale (SATB order).
+
+    Taught in chapter 00, section 5 (piano rolls). ``meter`` as in :func:`load_pieces`.
+    """
+    return [encoding.encode_pianoroll(piece) for piece in load_pieces(split, meter=meter)]
 
 
-# ------------------------------------------------------------------------------ augmenting, batching
+def load_frames(split: str = "train", *, meter: str | None = None) -> list[np.ndarray]:
+    """JSB-style frames, one boolean ``(quarters, 88)`` array per chorale (see :func:`encoding.encode_frames`).
+
+    Taught in chapter 00, section 5 (frames). ``meter`` as in :func:`load_pieces`.
+    """
+    return [encoding.encode_frames(piece) for piece in load_pieces(split, meter=meter)]
+
+
+# ------------------------------------------------------------------------------ augmenting, cutting
+
+
+ALL_KEYS = range(-6, 6)
+"""The transpositions of augmentation: every key once, from a tritone down to a fourth up."""
 
 
 def transpose_melody(tokens: np.ndarray, semitones: int) -> np.ndarray:
     """Melody tokens moved by ``semitones``; ``HOLD`` and ``REST`` stay.
 
-    Raises :class:`MusegenError` if a note would leave the melody range.
+    Taught in chapter 00, section 6 (augmentation). Raises :class:`MusegenError` if a note would leave the
+    melody range.
 
     >>> from musegen_widgets.encoding import pitch_to_token, HOLD
     >>> transpose_melody(np.array([pitch_to_token(60), HOLD]), 2).tolist() == [pitch_to_token(62), HOLD]
@@ -463,51 +465,91 @@ def transpose_melody(tokens: np.ndarray, semitones: int) -> np.ndarray:
     return moved
 
 
-def transpositions(tokens: np.ndarray, shifts: Iterable[int] = range(-6, 6)) -> list[np.ndarray]:
-    """Every transposition of a melody by ``shifts`` (default: all 12 keys) that stays in range.
+def _pitch_range(music: np.ndarray) -> tuple[int, int, int, int]:
+    """Lowest and highest pitch index used, and the lowest and highest allowed, of melody tokens, frames
+    or piano rolls; ``(0, -1, ...)`` without notes."""
+    if music.dtype == bool:  # frames (time, keys) or rolls (voices, time, pitches): pitch is the last axis
+        used = np.flatnonzero(music.reshape(-1, music.shape[-1]).any(axis=0))
+        allowed = (0, music.shape[-1] - 1)
+    else:  # melody tokens: the first two are HOLD and REST
+        used, allowed = music[music >= 2], (2, encoding.VOCAB_SIZE - 1)
+    return (int(used.min()), int(used.max()), *allowed) if len(used) else (0, -1, *allowed)
+
+
+def _fitting_shifts(music: np.ndarray, shifts: Iterable[int] = ALL_KEYS) -> list[int]:
+    low, high, lowest, highest = _pitch_range(music)
+    return [s for s in shifts if high >= low and low + s >= lowest and high + s <= highest]
+
+
+def _transposed(music: np.ndarray, semitones: int) -> np.ndarray:
+    if music.dtype == bool:
+        return np.roll(music, semitones, axis=-1)
+    return music + np.where(music >= 2, semitones, 0)
+
+
+def transpositions(music: np.ndarray, shifts: Iterable[int] = ALL_KEYS) -> list[np.ndarray]:
+    """Every transposition by ``shifts`` (default :data:`ALL_KEYS`) that stays in range, in that order.
+
+    Taught in chapter 00, section 6 (augmentation). ``music`` is one melody (tokens), one set of frames or
+    one piano roll; pitches never wrap around. A piece without notes has no transpositions.
 
     >>> len(transpositions(load_melodies("test")[0]))
     12
-    """
-    tokens = np.asarray(tokens)
-    notes = tokens[tokens >= 2]
-    low, high = (notes.min(), notes.max()) if len(notes) else (2, 2)
-    return [
-        tokens + np.where(tokens >= 2, s, 0)
-        for s in shifts
-        if low + s >= 2 and high + s < encoding.VOCAB_SIZE
-    ]
-
-
-def frame_transpositions(frames: np.ndarray, shifts: Iterable[int] = range(-6, 6)) -> list[np.ndarray]:
-    """Every transposition of JSB-style frames by ``shifts`` (default: all 12 keys) that stays on the keyboard.
-
     >>> frames = load_frames("test")[0]
-    >>> moved = frame_transpositions(frames, [2])[0]
-    >>> bool((np.flatnonzero(moved[0]) == np.flatnonzero(frames[0]) + 2).all())
+    >>> bool((np.flatnonzero(transpositions(frames, [2])[0][0]) == np.flatnonzero(frames[0]) + 2).all())
     True
     """
-    frames = np.asarray(frames, dtype=bool)
-    sounding = np.flatnonzero(frames.any(axis=0))
-    low, high = (sounding.min(), sounding.max()) if len(sounding) else (0, 0)
-    return [np.roll(frames, s, axis=1) for s in shifts if low + s >= 0 and high + s < frames.shape[1]]
+    music = np.asarray(music)
+    return [_transposed(music, s) for s in _fitting_shifts(music, shifts)]
 
 
-def windows(sequences: Sequence[np.ndarray], length: int, hop: int | None = None) -> np.ndarray:
-    """Cut sequences into fixed windows for training: an array ``(n_windows, length, ...)``.
+def augmented(collection: Sequence[np.ndarray]) -> list[np.ndarray] | np.ndarray:
+    """Every piece of ``collection`` in every key that fits (its :func:`transpositions`), piece by piece.
 
-    Windows start every ``hop`` steps (default ``length``: no overlap) and never cross from one sequence to
-    the next; a sequence shorter than ``length`` gives none.
+    Taught in chapter 00, section 6 (augmentation). A list gives a list; a stacked array of equal pieces
+    (such as ``(n, 4, 32, 72)`` piano-roll passages) gives one array, filled in place without a list of
+    copies (the GAN's augmented passages fill hundreds of megabytes: held once, not twice).
 
-    >>> windows([np.arange(10), np.arange(3)], length=4, hop=3).tolist()
+    >>> len(augmented(load_melodies("test"))) > 10 * len(load_melodies("test"))
+    True
+    """
+    if not isinstance(collection, np.ndarray):
+        return [moved for music in collection for moved in transpositions(music)]
+    pairs = [(i, s) for i, music in enumerate(collection) for s in _fitting_shifts(music)]
+    if not pairs:
+        raise MusegenError("no piece has notes to transpose")
+    moved = np.empty((len(pairs), *collection.shape[1:]), dtype=collection.dtype)
+    for row, (i, s) in enumerate(pairs):
+        moved[row] = _transposed(collection[i], s)
+    return moved
+
+
+def excerpts(collection: Sequence[np.ndarray], steps: int, hop: int | None = None) -> np.ndarray:
+    """Cut pieces into excerpts of ``steps`` steps for training and comparing: one stacked array.
+
+    Taught in chapter 00, section 6 (batches). Excerpts start every ``hop`` steps (default ``steps``: no
+    overlap) from each piece's first step and never cross from one piece to the next; a piece shorter than
+    ``steps`` gives none, and excerpts without a single note are left out (none at all: an empty array). Time is the first axis of melody
+    tokens and frames and the second of piano rolls ``(voices, time, pitches)``.
+
+    >>> excerpts([np.arange(10), np.arange(3)], steps=4, hop=3).tolist()
     [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]
     """
-    if length < 1 or (hop is not None and hop < 1):
-        raise MusegenError(f"window length and hop must be positive, got {length} and {hop}")
-    hop = hop or length
-    cut = [np.asarray(s)[i : i + length] for s in sequences for i in range(0, len(s) - length + 1, hop)]
-    if not cut:
-        raise MusegenError(f"no sequence is at least {length} steps long")
+    if not (isinstance(steps, (int, np.integer)) and steps >= 1) or (hop is not None and hop < 1):
+        raise MusegenError(f"excerpt steps and hop must be positive whole numbers, got {steps} and {hop}")
+    hop = hop or steps
+    cut = []
+    for music in collection:
+        music = np.asarray(music)
+        axis = 1 if music.ndim == 3 else 0
+        for start in range(0, music.shape[axis] - steps + 1, hop):
+            excerpt = music[:, start : start + steps] if axis else music[start : start + steps]
+            if excerpt.any() if music.dtype == bool else (excerpt >= 2).any():
+                cut.append(excerpt)
+    if not cut:  # none: an empty stack of the right shape
+        first = np.asarray(collection[0]) if len(collection) else np.zeros(0, np.int64)
+        shape = (first.shape[0], steps, *first.shape[2:]) if first.ndim == 3 else (steps, *first.shape[1:])
+        return np.zeros((0, *shape), first.dtype)
     return np.stack(cut)
 
 

@@ -30,7 +30,6 @@ True
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from .errors import MusegenError
+from .files import write_atomically
 
 __all__ = [
     "STEPS_PER_QUARTER",
@@ -57,6 +57,7 @@ __all__ = [
     "token_to_pitch",
     "token_name",
     "midi_to_hz",
+    "check_tokens",
     "encode",
     "decode",
     "encode_pianoroll",
@@ -241,14 +242,19 @@ def token_name(token: int) -> str:
 # ----------------------------------------------------------------------------------- melody tokens
 
 
-def _check_tokens(tokens: Any) -> np.ndarray:
+def check_tokens(tokens: Any) -> np.ndarray:
+    """Melody tokens as a 1-D ``int64`` array, after checking them; :class:`MusegenError` says what is wrong.
+
+    Taught in chapter 00, section 5 (melody tokens).
+
+    >>> check_tokens([REST, pitch_to_token(60), HOLD]).tolist() == [REST, pitch_to_token(60), HOLD]
+    True
+    """
     tokens = np.asarray(tokens)
     if tokens.size == 0:
         raise MusegenError("the melody has no tokens")
     if tokens.ndim != 1 or not np.issubdtype(tokens.dtype, np.integer):
         raise MusegenError(f"melody tokens must be a 1-D integer array, got {tokens.dtype} {tokens.shape}")
-    if len(tokens) == 0:
-        raise MusegenError("the melody has no tokens")
     if len(tokens) > MAX_STEPS:
         raise MusegenError(f"{len(tokens)} tokens is longer than the {MAX_STEPS} the course accepts")
     bad = (tokens < 0) | (tokens >= VOCAB_SIZE)
@@ -260,7 +266,7 @@ def _check_tokens(tokens: Any) -> np.ndarray:
 
 
 def _melody_piece(tokens: np.ndarray, time_signature: str) -> Piece:
-    tokens = _check_tokens(tokens)
+    tokens = check_tokens(tokens)
     events = np.flatnonzero(tokens != HOLD)
     ends = np.append(events[1:], len(tokens))
     is_note = tokens[events] >= 2
@@ -619,27 +625,11 @@ def musicxml_bytes(source: Any) -> bytes:
     return music21.musicxml.m21ToXml.GeneralObjectExporter().parse(to_stream(source))
 
 
-def _write_atomically(path: str | os.PathLike, data: bytes) -> Path:
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files private; give the usual permissions
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_midi(source: Any, path: str | os.PathLike, tempo: float = 90.0) -> Path:
     """Write a MIDI file atomically (to a temporary file, then renamed); returns the path."""
-    return _write_atomically(path, midi_bytes(source, tempo))
+    return write_atomically(path, midi_bytes(source, tempo))
 
 
 def write_musicxml(source: Any, path: str | os.PathLike) -> Path:
     """Write a MusicXML file atomically (to a temporary file, then renamed); returns the path."""
-    return _write_atomically(path, musicxml_bytes(source))
+    return write_atomically(path, musicxml_bytes(source))

@@ -16,7 +16,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .encoding import REST
 from .errors import MusegenError
 
 __all__ = [
@@ -44,11 +43,11 @@ def excerpts(*splits: str) -> list[np.ndarray]:
     """Non-overlapping :data:`BARS`-bar excerpts, from the first bar on, of the splits' 4/4 chorales."""
     from . import data
 
-    cut = []
-    for split in splits:
-        for melody, meter in zip(data.load_melodies(split), data.time_signatures(split)):
-            if meter == "4/4":
-                cut += [melody[start : start + STEPS] for start in range(0, len(melody) - STEPS + 1, STEPS)]
+    cut = [
+        excerpt
+        for split in splits
+        for excerpt in data.excerpts(data.load_melodies(split, meter="4/4"), STEPS)
+    ]
     return [melody for melody in cut if (melody >= 2).sum() >= 2]
 
 
@@ -68,7 +67,7 @@ def _sequence_model(load: Callable) -> Callable[[int, int], list[np.ndarray]]:
         from . import sampling
 
         model = load()
-        return draw(lambda s: sampling.sample(model, STEPS - 1, seed=s, primer=[REST]), n, seed)
+        return draw(lambda s: sampling.sample(model, steps=STEPS, seed=s), n, seed)
 
     return generate
 
@@ -161,13 +160,8 @@ def roll_excerpts(*splits: str, hop: int = 16 * ROLL_BARS) -> np.ndarray:
     """
     from . import data
 
-    steps = 16 * ROLL_BARS
-    cut = []
-    for split in splits:
-        for roll, meter in zip(data.load_pianorolls(split), data.time_signatures(split)):
-            if meter == "4/4":
-                cut += [roll[:, start : start + steps] for start in range(0, roll.shape[1] - steps + 1, hop)]
-    return np.stack([roll for roll in cut if roll.any()])
+    rolls = [data.excerpts(data.load_pianorolls(split, meter="4/4"), 16 * ROLL_BARS, hop) for split in splits]
+    return np.concatenate(rolls)
 
 
 def _real_rolls(*splits: str) -> Callable[[int, int], np.ndarray]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import json
 import os
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data
+from . import data, files
 from .encoding import HOLD
 from .errors import MusegenError
 
@@ -77,9 +76,7 @@ def _write_weights(model, name: str, folder: Path, record: dict) -> Path:
     temporary = folder / f".{name}.tmp.weights.h5"  # Keras insists on the suffix
     model.save_weights(temporary)
     os.replace(temporary, final)
-    data._record_in_manifest(
-        folder, final.name, {"sha256": hashlib.sha256(final.read_bytes()).hexdigest(), **record}
-    )
+    files.record_in_manifest(final, record)
     return final
 
 
@@ -126,7 +123,7 @@ def train_melody_model(
     valid = data.load_melodies("valid")
     if fast:
         train, valid, epochs, config = train[:8], valid[:4], 2, fast_config
-    augmented = [shifted for melody in train for shifted in data.transpositions(melody)]
+    augmented = data.augmented(train)
     model = getattr(models, class_name)(**config)
     steps_per_epoch = _n_batches(augmented, batch_size=32)
     model.compile(
@@ -177,7 +174,7 @@ def train_frame_lstm(
     train, valid = data.load_frames("train"), data.load_frames("valid")
     if fast:
         train, valid, epochs, config = train[:8], valid[:4], 2, {"units": 16, "n_layers": 1, "dropout": 0.3}
-    augmented = [shifted for frames in train for shifted in data.frame_transpositions(frames)]
+    augmented = data.augmented(train)
     model = FrameLSTM(**config)
     model(np.zeros((1, 2, model.n_pitches), np.float32))
     # start from the independent baseline: each key's read-out bias at the log-odds of its frequency
@@ -325,11 +322,11 @@ def train_chorale_gan(
 
     from . import metrics
     from .generators import roll_excerpts
-    from .models.chorale_gan import ChoraleGAN, roll_transpositions
+    from .models.chorale_gan import ChoraleGAN
 
     keras.utils.set_random_seed(seed)
     config, epochs = GAN_CONFIG, 10 if epochs is None else epochs
-    rolls = roll_transpositions(roll_excerpts("train", hop=16))
+    rolls = data.augmented(roll_excerpts("train", hop=16))
     if fast:
         rolls, epochs, config = rolls[:256], 2, GAN_FAST_CONFIG
     rolls = rolls[np.random.default_rng(seed).permutation(len(rolls))]
@@ -404,7 +401,7 @@ def _destination(folder: Path | None, fast: bool) -> Path | None:
     """Where a run writes: the folder asked for; else nothing for a fast run, and ``data/`` for a real one."""
     if folder is not None:
         return Path(folder)
-    return None if fast else data.data_dir()
+    return None if fast else files.data_dir()
 
 
 def _schedule(steps_per_epoch: int, epochs: int, peak: float = 5e-3):

@@ -2,7 +2,7 @@ import hashlib
 import json
 import shutil
 
-from musegen_widgets import data, encoding, metrics
+from musegen_widgets import data, encoding, files, metrics
 from musegen_widgets.errors import MusegenError
 
 import numpy as np
@@ -19,7 +19,7 @@ def test_splits_are_disjoint_cover_all_and_are_about_80_10_10():
 
 
 def _split_record() -> dict:
-    return json.loads((data.data_dir() / data.MANIFEST_NAME).read_text())[data.CACHE_NAME]["split"]
+    return json.loads((data.data_dir() / files.MANIFEST_NAME).read_text())[data.CACHE_NAME]["split"]
 
 
 def test_a_tune_never_straddles_two_splits():
@@ -41,8 +41,7 @@ def test_held_out_sopranos_share_no_more_with_training_than_chance():
         assert record[key]["threshold_notes"] == chance + 1
         assert metrics.shared_runs(held_out, train, rhythm=rhythm).max() <= chance
     # the split by chorale path fails the same check: whole tunes sit on both sides
-    everything = dict(zip(data.chorale_ids("all"), data.load_melodies("all")))
-    by_path = {s: [m for c, m in everything.items() if data.split_by_path(c) == s] for s in data.SPLITS}
+    by_path = {s: data.load_melodies_split_by_path(s) for s in data.SPLITS}
     leaked = metrics.longest_copied_run(by_path["valid"] + by_path["test"], by_path["train"])
     assert (leaked >= record["intervals_and_lengths"]["threshold_notes"]).sum() > 10
 
@@ -71,6 +70,16 @@ def test_split_groups_keeps_groups_whole_and_near_the_shares():
     counts = {name: list(split.values()).count(name) for name in data.SPLITS}
     assert abs(counts["train"] - 80) <= 9 and abs(counts["valid"] - 10) <= 9 and abs(counts["test"] - 10) <= 9
     assert split == data.split_groups(groups[::-1])  # the order given does not matter
+
+
+def test_melodies_split_by_path_follow_the_hash_rule():
+    everything = dict(zip(data.chorale_ids("all"), data.load_melodies("all")))
+    test = data.load_melodies_split_by_path("test")
+    expected = [m for c, m in everything.items() if data.split_by_path(c) == "test"]
+    assert len(test) == len(expected) > 0
+    assert all(np.array_equal(a, b) for a, b in zip(test, expected))
+    with pytest.raises(MusegenError, match="split must be one of"):
+        data.load_melodies_split_by_path("all")
 
 
 def test_split_by_path_is_the_old_hash_rule():
@@ -141,22 +150,53 @@ def test_transpositions_cover_all_keys_in_range():
         assert ((s >= 2) == (melody >= 2)).all()
     low = np.array([encoding.pitch_to_token(encoding.MIN_PITCH), encoding.HOLD])
     assert len(data.transpositions(low)) == 6  # only upwards fits
+    assert data.transpositions(np.array([encoding.REST, encoding.REST])) == []  # nothing to move
     with pytest.raises(MusegenError, match="outside"):
         data.transpose_melody(low, -1)
 
 
-def test_windows():
-    batch = data.windows(data.load_melodies("train"), length=64, hop=32)
+def test_excerpts_cut_every_kind_of_music_and_leave_out_silence():
+    batch = data.excerpts(data.load_melodies("train"), steps=64, hop=32)
     assert batch.shape[1] == 64 and batch.shape[0] > 1000
-    with pytest.raises(MusegenError, match="at least"):
-        data.windows([np.arange(3)], length=4)
+    rests = np.full(8, encoding.REST)
+    assert data.excerpts([np.arange(3)], steps=4).shape == (0, 4)  # too short: none
+    assert data.excerpts([rests], steps=4).shape == (0, 4)  # only rests: none
+    note = np.array([encoding.pitch_to_token(60)] + [encoding.HOLD] * 3)
+    assert data.excerpts([np.concatenate([note, rests])], steps=4).tolist() == [note.tolist()]
+    rolls = data.excerpts(data.load_pianorolls("test")[:2], steps=32)
+    assert rolls.shape[1:] == (4, 32, encoding.PIANOROLL_HIGH - encoding.PIANOROLL_LOW + 1)
+    assert data.excerpts([np.zeros((4, 40, 72), bool)], steps=32).shape == (0, 4, 32, 72)
+    frames = data.excerpts(data.load_frames("test")[:2], steps=8, hop=4)
+    assert frames.shape[1:] == (8, 88) and frames.any(axis=(1, 2)).all()
     with pytest.raises(MusegenError, match="positive"):
-        data.windows([np.arange(3)], length=0)
+        data.excerpts([np.arange(3)], steps=0)
+
+
+def test_load_with_a_meter_keeps_only_that_meter():
+    meters = data.time_signatures("train")
+    four = data.load_melodies("train", meter="4/4")
+    assert len(four) == meters.count("4/4") > 0 and len(four) < len(meters)
+    assert {p.time_signature for p in data.load_pieces("train", meter="3/4")} == {"3/4"}
+    assert len(data.load_pianorolls("valid", meter="4/4")) == data.time_signatures("valid").count("4/4")
+
+
+def test_augmented_gives_every_key_of_every_piece_in_order():
+    melodies = data.load_melodies("test")[:3]
+    augmented = data.augmented(melodies)
+    expected = [moved for melody in melodies for moved in data.transpositions(melody)]
+    assert len(augmented) == len(expected) > 30
+    assert all(np.array_equal(a, b) for a, b in zip(augmented, expected))
+    rolls = data.excerpts(data.load_pianorolls("test")[:2], steps=32)
+    stacked = data.augmented(rolls)
+    assert isinstance(stacked, np.ndarray) and stacked.dtype == bool
+    assert np.array_equal(stacked, np.stack([m for roll in rolls for m in data.transpositions(roll)]))
+    with pytest.raises(MusegenError, match="no piece has notes"):
+        data.augmented(np.zeros((2, 4, 32, 72), bool))
 
 
 @pytest.fixture
 def data_copy(tmp_path, monkeypatch):
-    for name in (data.CACHE_NAME, data.MANIFEST_NAME):
+    for name in (data.CACHE_NAME, files.MANIFEST_NAME):
         shutil.copy(data.data_dir() / name, tmp_path / name)
     monkeypatch.setenv("MUSEGEN_DATA_DIR", str(tmp_path))
     return tmp_path
@@ -174,7 +214,7 @@ def test_verify_names_the_problem(data_copy):
     cache.unlink()
     with pytest.raises(MusegenError, match="missing"):
         data.verify()
-    (data_copy / data.MANIFEST_NAME).write_text("{not json")
+    (data_copy / files.MANIFEST_NAME).write_text("{not json")
     with pytest.raises(MusegenError, match="not valid JSON"):
         data.verify()
 
@@ -188,5 +228,5 @@ def test_a_corrupt_cache_is_reported_and_rebuilt_byte_identically(data_copy):
     assert (data_copy / data.CACHE_NAME).read_bytes() == shipped
     assert ids == json.loads(json.dumps(ids)) and len(ids) > 300
     assert not [p for p in data_copy.iterdir() if p.name.startswith(".")]  # no temporary files left
-    manifest = json.loads((data_copy / data.MANIFEST_NAME).read_text())
+    manifest = json.loads((data_copy / files.MANIFEST_NAME).read_text())
     assert manifest[data.CACHE_NAME]["sha256"] == hashlib.sha256(shipped).hexdigest()

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from musegen_widgets import data
+from musegen_widgets import data, files
 from musegen_widgets.encoding import HOLD, REST, VOCAB_SIZE, pitch_to_token
 from musegen_widgets.errors import MusegenError
 from musegen_widgets.models.melody_vae import (
@@ -98,7 +98,7 @@ def trained(tmp_path_factory):
     from musegen_widgets import train
 
     folder = tmp_path_factory.mktemp("vae_data")
-    for name in (data.CACHE_NAME, data.MANIFEST_NAME):
+    for name in (data.CACHE_NAME, files.MANIFEST_NAME):
         (folder / name).write_bytes((SHIPPED_DATA / name).read_bytes())
     return folder, train.train_melody_vae("melody_vae", fast=True, folder=folder)
 

@@ -1,4 +1,4 @@
-from musegen_widgets import data, encoding, metrics, sampling
+from musegen_widgets import data, encoding, files, metrics, sampling
 from musegen_widgets.errors import MusegenError
 
 import numpy as np
@@ -50,14 +50,14 @@ def test_position_in_the_bar_is_an_input(small_lstm):
 
 def test_sampling_from_the_lstm(small_lstm):
     tokens = sampling.sample(small_lstm, steps=32, seed=0, temperature=0.8, top_p=0.9)
-    assert len(tokens) == 33 and tokens.max() < encoding.VOCAB_SIZE
+    assert len(tokens) == 32 and tokens.max() < encoding.VOCAB_SIZE
 
 
 def test_training_runs_and_writes_checked_weights(tmp_path, monkeypatch):
     from musegen_widgets import models, train
 
     monkeypatch.setenv("MUSEGEN_DATA_DIR", str(tmp_path))
-    for name in (data.CACHE_NAME, data.MANIFEST_NAME):
+    for name in (data.CACHE_NAME, files.MANIFEST_NAME):
         (tmp_path / name).write_bytes((SHIPPED_DATA / name).read_bytes())
     result = train.train_melody_lstm(fast=True, folder=tmp_path)
     assert result["history"]["valid_nll"][-1] < result["history"]["valid_nll"][0]  # it learns
@@ -133,7 +133,7 @@ def test_tcn_stepper_computes_what_the_keras_model_computes(small_tcn):
     stepper = small_tcn.stepper()
     stepped = np.array([stepper.feed(int(t)) for t in melody])
     assert np.allclose(stepped, expected, atol=1e-4)
-    assert len(sampling.sample(small_tcn, steps=20, seed=1)) == 21
+    assert len(sampling.sample(small_tcn, steps=20, seed=1)) == 20
 
 
 # ------------------------------------------------------------------ polyphony: next-frame models
@@ -173,21 +173,22 @@ def test_frame_lstm_contract_and_sampling():
     assert np.allclose(np.asarray(model(changed[None]))[0, :6], logits[0, :6], atol=1e-6)
     nll = metrics.frame_nll(model, [frames])
     assert 88 * 0.3 < nll < 88 * 1.0  # an untrained model is near a fair coin per key (log 2 = 0.69)
-    first = sampling.sample_frames(model, 4, seed=2, primer=frames[:3])
+    first = sampling.sample_frames(model, steps=7, seed=2, primer=frames[:3])
     assert first.shape == (7, 88) and first.dtype == bool and (first[:3] == frames[:3].astype(bool)).all()
-    assert (sampling.sample_frames(model, 4, seed=2, primer=frames[:3]) == first).all()
-    with pytest.raises(MusegenError, match="n_frames"):
-        sampling.sample_frames(model, 0)
+    assert (sampling.sample_frames(model, steps=7, seed=2, primer=frames[:3]) == first).all()
+    assert sampling.sample_frames(model, steps=5, seed=2).shape == (5, 88)  # no primer: all new
+    with pytest.raises(MusegenError, match="above the primer"):
+        sampling.sample_frames(model, steps=3, primer=frames[:3])
     with pytest.raises(MusegenError, match="primer"):
-        sampling.sample_frames(model, 2, primer=np.zeros((2, 12)))
+        sampling.sample_frames(model, steps=4, primer=np.zeros((2, 12)))
     with pytest.raises(MusegenError, match="shape"):
         metrics.frame_nll(model, [np.zeros((3, 12))])
 
 
-def test_frame_transpositions_stay_on_the_keyboard():
+def test_transpositions_of_frames_stay_on_the_keyboard():
     frames = np.zeros((2, 88), bool)
     frames[0, 0] = frames[1, 85] = True  # A0 and the third-highest key
-    shifted = data.frame_transpositions(frames)
+    shifted = data.transpositions(frames)
     assert len(shifted) == 3  # only shifts 0, +1, +2 keep both keys on the keyboard
     assert all(s.sum() == 2 for s in shifted)
 
@@ -197,7 +198,7 @@ def test_other_models_train_and_load(tmp_path, monkeypatch, name):
     from musegen_widgets import models, train
 
     monkeypatch.setenv("MUSEGEN_DATA_DIR", str(tmp_path))
-    for filename in (data.CACHE_NAME, data.MANIFEST_NAME):
+    for filename in (data.CACHE_NAME, files.MANIFEST_NAME):
         (tmp_path / filename).write_bytes((SHIPPED_DATA / filename).read_bytes())
     result = train.MODELS[name](fast=True, folder=tmp_path)
     assert result["history"]["valid_nll"][-1] < result["history"]["valid_nll"][0]

@@ -66,7 +66,7 @@ def test_call_matches_the_stepper_and_the_scoring():
 def test_samples_are_valid_melodies():
     model = NGramModel(max_order=8).fit(data.load_melodies("train"))
     tokens = sampling.sample(model, steps=64, seed=1)
-    assert len(tokens) == 65 and tokens.min() >= 0 and tokens.max() < encoding.VOCAB_SIZE
+    assert len(tokens) == 64 and tokens.min() >= 0 and tokens.max() < encoding.VOCAB_SIZE
     assert np.array_equal(tokens, sampling.sample(model, steps=64, seed=1))
 
 
@@ -94,7 +94,7 @@ def test_a_fitted_model_predicts_and_samples_at_the_order_it_is_set_to():
     for token in context:
         fed = stepper.feed(token)
     assert np.allclose(np.exp(fed), model.distribution(context, order=3))
-    assert len(sampling.sample(model, 16, seed=0)) == 17
+    assert len(sampling.sample(model, steps=16, seed=0)) == 16
     for bad in (0, 7, 2.5):
         with pytest.raises(MusegenError, match="order must be"):
             model.order = bad

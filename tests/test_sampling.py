@@ -38,10 +38,11 @@ def test_filter_distribution_temperature_top_k_top_p():
 
 def test_sampling_follows_the_distribution():
     model = FixedModel([0.7, 0.2, 0.1])
-    tokens = sampling.sample(model, steps=4000, seed=0, primer=[2])
+    tokens = sampling.sample(model, steps=4001, seed=0, primer=[2])
     counts = np.bincount(tokens[1:], minlength=3) / 4000
     assert np.allclose(counts, [0.7, 0.2, 0.1], atol=0.03)
     assert set(sampling.sample(model, steps=200, seed=0, top_k=1, primer=[2])[1:]) == {0}
+    assert set(sampling.sample(model, steps=200, seed=0, temperature=0, primer=[2])[1:]) == {0}  # greedy
 
 
 def test_seed_repeats_and_primer_is_kept():
@@ -49,15 +50,19 @@ def test_seed_repeats_and_primer_is_kept():
     a = sampling.sample(model, steps=30, seed=7, primer=GOOD_TOKENS)
     assert np.array_equal(a, sampling.sample(model, steps=30, seed=7, primer=GOOD_TOKENS))
     assert not np.array_equal(a, sampling.sample(model, steps=30, seed=8, primer=GOOD_TOKENS))
-    assert np.array_equal(a[: len(GOOD_TOKENS)], GOOD_TOKENS) and len(a) == len(GOOD_TOKENS) + 30
+    assert np.array_equal(a[: len(GOOD_TOKENS)], GOOD_TOKENS) and len(a) == 30
     tokens, probabilities = sampling.sample_with_probabilities(model, steps=5, seed=1)
-    assert tokens[0] == encoding.REST and np.allclose(probabilities, 1 / encoding.VOCAB_SIZE)
+    assert tokens[0] == encoding.REST and len(tokens) == 5
+    assert len(probabilities) == 4 and np.allclose(probabilities, 1 / encoding.VOCAB_SIZE)
+    with pytest.raises(MusegenError, match="primer included"):
+        sampling.sample(model, steps=len(GOOD_TOKENS), primer=GOOD_TOKENS)
 
 
 def test_primer_from_a_file(good_midi):
     model = FixedModel(np.full(encoding.VOCAB_SIZE, 1 / encoding.VOCAB_SIZE))
     assert np.array_equal(
-        sampling.sample(model, steps=3, seed=0, primer=good_midi)[: len(GOOD_TOKENS)], GOOD_TOKENS
+        sampling.sample(model, steps=len(GOOD_TOKENS) + 3, seed=0, primer=good_midi)[: len(GOOD_TOKENS)],
+        GOOD_TOKENS,
     )
 
 
@@ -66,7 +71,7 @@ def test_primer_from_a_file(good_midi):
     [
         ({"temperature": float("nan")}, "temperature"),
         ({"temperature": float("inf")}, "temperature"),
-        ({"temperature": 0}, "temperature"),
+        ({"temperature": -1}, "temperature"),
         ({"top_k": 0}, "top-k"),
         ({"top_k": 2.5}, "top-k"),
         ({"top_p": 0}, "top-p"),

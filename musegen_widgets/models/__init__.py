@@ -21,10 +21,9 @@ Reproduce a model's weights with ``python -m musegen_widgets.train NAME``.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 
-from .. import data
+from .. import files
 from ..errors import MusegenError
 
 __all__ = [
@@ -74,14 +73,9 @@ def load_pretrained(name: str):
     """
     if name not in PRETRAINED:
         raise MusegenError(f"no pretrained model {name!r}; the course has {', '.join(PRETRAINED)}")
-    folder = data.data_dir()
-    path = folder / f"{name}.weights.h5"
+    path = files.data_dir() / f"{name}.weights.h5"
     rebuild = f"rebuild them with `python -m musegen_widgets.train {name}`"
-    entry = data._read_manifest(folder).get(path.name)
-    if entry is None or not path.exists():
-        raise MusegenError(f"the weights are missing (or not in the manifest); {rebuild}", path)
-    if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
-        raise MusegenError(f"the weights are corrupt (their SHA-256 is not the manifest's); {rebuild}", path)
+    entry = files.checked_entry(path, "the weights", rebuild)
     model = __getattr__(PRETRAINED[name])(**entry["config"])
     # build the layers before loading: one short input of the model's kind
     model(model.example_input())

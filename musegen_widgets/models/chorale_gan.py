@@ -30,34 +30,9 @@ from keras import layers, ops
 from ..encoding import PIANOROLL_HIGH, PIANOROLL_LOW
 from ..errors import MusegenError
 
-__all__ = ["ChoraleGAN", "VOICES", "STEPS", "PITCHES", "roll_transpositions", "smoothest_notes"]
+__all__ = ["ChoraleGAN", "VOICES", "STEPS", "PITCHES", "smoothest_notes"]
 
 VOICES, STEPS, PITCHES = 4, 32, PIANOROLL_HIGH - PIANOROLL_LOW + 1
-
-
-def roll_transpositions(rolls, shifts=range(-6, 6)) -> np.ndarray:
-    """Every transposition of a set of rolls ``(n, 4, 32, 72)`` by ``shifts`` semitones that stays in range.
-
-    >>> rolls = np.zeros((1, 4, 32, 72), bool); rolls[0, 0, :, 0] = True  # the lowest pitch
-    >>> roll_transpositions(rolls).shape[0]  # only upwards: shifts 0..5
-    6
-    """
-    rolls = np.asarray(rolls, dtype=bool)
-    used = rolls.any(axis=(1, 2))  # (n, pitches)
-    has_notes = used.any(axis=1)
-    low = np.where(has_notes, used.argmax(axis=1), 0)
-    high = np.where(has_notes, used.shape[1] - 1 - used[:, ::-1].argmax(axis=1), -1)
-    pairs = [
-        (i, s)
-        for s in shifts
-        for i in np.flatnonzero(has_notes & (low + s >= 0) & (high + s < used.shape[1]))
-    ]
-    if not pairs:
-        raise MusegenError("no roll has notes to transpose")
-    moved = np.empty((len(pairs), *rolls.shape[1:]), dtype=bool)  # filled in place: no list of copies
-    for row, (i, s) in enumerate(sorted(pairs)):
-        moved[row] = np.roll(rolls[i], s, axis=-1)
-    return moved
 
 
 def smoothest_notes(probabilities, change_cost: float) -> np.ndarray:

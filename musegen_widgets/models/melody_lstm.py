@@ -14,6 +14,7 @@ import numpy as np
 from keras import layers
 
 from ..encoding import VOCAB_SIZE
+from ..numerics import lstm_step
 from .melody_inputs import MAX_DURATION, MelodyModel, StepInputs, as_numpy
 
 __all__ = ["MelodyLSTM", "LSTMStepper", "MAX_DURATION"]
@@ -86,17 +87,7 @@ class LSTMStepper:
     def feed(self, token: int) -> np.ndarray:
         """Take the token at the current step; return the logits for the next one."""
         x = self.inputs.feed(token)
-        for i, (kernel, recurrent, bias) in enumerate(self.cells):
-            h, c = self.state[i]
-            z = x @ kernel + h @ recurrent + bias
-            gate_in, gate_forget, candidate, gate_out = np.split(z, 4)
-            c = sigmoid(gate_forget) * c + sigmoid(gate_in) * np.tanh(candidate)
-            h = sigmoid(gate_out) * np.tanh(c)
-            self.state[i] = (h, c)
-            x = h
+        for i, cell in enumerate(self.cells):
+            self.state[i] = lstm_step(x, *self.state[i], *cell)
+            x = self.state[i][0]
         return x @ self.readout[0] + self.readout[1]
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """The logistic function, without overflow warnings."""
-    return 0.5 * (1.0 + np.tanh(0.5 * x))

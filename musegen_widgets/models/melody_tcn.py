@@ -26,8 +26,8 @@ import numpy as np
 from keras import layers, ops
 
 from ..encoding import VOCAB_SIZE
+from ..numerics import sigmoid
 from .melody_inputs import MelodyModel, StepInputs, as_numpy
-from .melody_lstm import sigmoid
 
 __all__ = ["MelodyTCN", "TCNStepper", "receptive_field"]
 

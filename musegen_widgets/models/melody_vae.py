@@ -30,8 +30,8 @@ from keras import layers, ops
 
 from ..encoding import HOLD, REST, VOCAB_SIZE
 from ..errors import MusegenError
+from ..numerics import draw_from_logits, log_softmax, lstm_step
 from .melody_inputs import as_numpy
-from .melody_lstm import sigmoid
 
 __all__ = [
     "MelodyVAE",
@@ -63,18 +63,19 @@ def segments(melodies, hop: int = 16) -> np.ndarray:
     >>> cut.shape, int(cut[1, 0]) == pitch_to_token(60)
     ((2, 32), True)
     """
-    cut = []
+    from .. import data
+
+    # beside each step, the note (or rest) sounding there: the token a segment starting there begins with
+    with_sounding = []
     for melody in melodies:
         melody = np.asarray(melody)
-        events = np.flatnonzero(melody != HOLD)
-        for start in range(0, len(melody) - SEGMENT_STEPS + 1, hop):
-            segment = melody[start : start + SEGMENT_STEPS].copy()
-            if segment[0] == HOLD:
-                before = events[events < start]
-                segment[0] = melody[before[-1]] if len(before) else REST
-            if (segment >= 2).any():
-                cut.append(segment)
-    return np.array(cut, dtype=np.int32).reshape(-1, SEGMENT_STEPS)
+        last_event = np.maximum.accumulate(np.where(melody != HOLD, np.arange(len(melody)), -1))
+        sounding = np.where(last_event >= 0, melody[np.maximum(last_event, 0)], REST)
+        with_sounding.append(np.stack([melody, sounding], axis=1))
+    cut = data.excerpts(with_sounding, SEGMENT_STEPS, hop)
+    tokens = cut[..., 0].astype(np.int32)
+    tokens[:, 0] = cut[:, 0, 1]
+    return tokens.reshape(-1, SEGMENT_STEPS)
 
 
 def load_segments(split: str = "train", augment: bool = False) -> np.ndarray:
@@ -85,15 +86,8 @@ def load_segments(split: str = "train", augment: bool = False) -> np.ndarray:
     """
     from .. import data
 
-    melodies = [
-        melody
-        for melody, meter in zip(data.load_melodies(split), data.time_signatures(split))
-        if meter == "4/4"
-    ]
-    cut = segments(melodies)
-    if augment:
-        cut = np.array([shifted for segment in cut for shifted in data.transpositions(segment)], np.int32)
-    return cut
+    cut = segments(data.load_melodies(split, meter="4/4"))
+    return data.augmented(cut) if augment else cut
 
 
 def attribute_vector(mu, values) -> np.ndarray:
@@ -369,20 +363,11 @@ class MelodyVAE(keras.Model):
         tokens = np.zeros((len(z), SEGMENT_STEPS), np.int32)
         for t in range(SEGMENT_STEPS):
             x = np.concatenate([weights["embedding"][previous] + weights["position"][t], z], axis=1)
-            gates = x @ weights["kernel"] + h @ weights["recurrent"] + weights["bias"]
-            gate_in, gate_forget, candidate, gate_out = np.split(gates, 4, axis=1)
-            c = sigmoid(gate_forget) * c + sigmoid(gate_in) * np.tanh(candidate)
-            h = sigmoid(gate_out) * np.tanh(c)
+            h, c = lstm_step(x, h, c, weights["kernel"], weights["recurrent"], weights["bias"])
             logits = h @ weights["readout_kernel"] + weights["readout_bias"]
             if t == 0:
                 logits[:, HOLD] = -np.inf  # a segment starts with a note or a rest
-            if temperature == 0:
-                chosen = logits.argmax(axis=1)
-            else:
-                scaled = logits / temperature
-                probabilities = np.exp(scaled - scaled.max(axis=1, keepdims=True))
-                probabilities /= probabilities.sum(axis=1, keepdims=True)
-                chosen = (probabilities.cumsum(axis=1) > rng.random((len(z), 1))).argmax(axis=1)
+            chosen = draw_from_logits(logits, temperature, rng)
             tokens[:, t] = chosen
             previous = chosen
         return tokens
@@ -417,8 +402,7 @@ class MelodyVAE(keras.Model):
             batch = array[start : start + batch_size]
             logits, mu, logvar = (as_numpy(t) for t in self(batch))
             correct += (logits.argmax(axis=-1) == batch).sum()
-            shifted = logits - logits.max(axis=-1, keepdims=True)
-            log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+            log_probabilities = log_softmax(logits)
             nats -= np.take_along_axis(log_probabilities, batch[..., None], axis=-1).sum()
             codes.append((mu, logvar))
         mu, logvar = (np.concatenate(parts) for parts in zip(*codes))

@@ -1,0 +1,99 @@
+"""Numbers that judge a model (chapter 01 introduces the first; chapter 04 gathers them all).
+
+One module per kind of evidence, every name importable from ``musegen_widgets.metrics``:
+``likelihood``, ``yang_lerch`` (features and set comparison), ``multitrack``, ``copying``, ``listening``.
+
+Likelihood
+    :func:`sequence_nll` is the held-out negative log-likelihood of a sequence model, scored exactly as the
+    course reports it: over whole chorales from their first step, each token from the second on predicted
+    from every token before it, averaged over tokens, in nats. ``exp`` of it is the perplexity.
+    :func:`frame_nll` is the same for next-frame (polyphonic) models, per frame.
+
+Features of a piece (Yang & Lerch 2020, "On the evaluation of generative models in music")
+    :func:`piece_features` computes, for any piece, melody or file: pitch count, pitch-class histogram and
+    transition matrix, pitch range, average pitch interval, average inter-onset interval, note-length
+    histogram and transition matrix, plus scale consistency and note density. :func:`features` stacks them
+    for a set of pieces.
+
+Comparing two sets (the same paper's method)
+    For one feature, the *intra-set* distances are the distances between every two pieces of one set; the
+    *inter-set* distances, between every piece of one set and every piece of the other.
+    :func:`compare_sets` smooths each distance distribution with a Gaussian kernel density estimate and
+    reports the **overlapping area** (OA, 1 = indistinguishable) and the **KL divergence** of the inter-set
+    distribution from the reference set's intra-set distribution.
+
+Four voices (MuseGAN, Dong et al. 2018)
+    :func:`multitrack_metrics` gives, per voice, the share of empty bars, the pitch classes used per bar, the
+    share of qualified (not too short) notes and the polyphonicity, and the tonal distance between every two
+    voices; :func:`compare_multitrack` sets a generated set beside a reference, entry by entry.
+
+Copying and listening
+    :func:`shared_runs` and :func:`longest_copied_run` find the longest runs of notes melodies share (chapters
+    00 and 04);
+    :func:`binomial_test` and :func:`binomial_interval` judge a blind listening test's answers,
+    :func:`holm` adjusts its p-values for several sources at once, and :func:`binomial_power` and
+    :func:`trials_for_power` say how many trials it needs.
+"""
+
+from .copying import longest_copied_run, note_events, shared_runs
+from .likelihood import frame_nll, sequence_nll
+from .listening import binomial_interval, binomial_power, binomial_test, holm, trials_for_power
+from .multitrack import (
+    TONAL_MATRIX,
+    VOICE_PAIRS,
+    compare_multitrack,
+    empty_bars,
+    multitrack_metrics,
+    polyphonicity,
+    qualified_notes,
+    tonal_centroids,
+    tonal_distance,
+    used_pitch_classes,
+    voice_range_share,
+)
+from .yang_lerch import (
+    FEATURES,
+    NOTE_LENGTHS,
+    compare_sets,
+    features,
+    inter_set_distances,
+    intra_set_distances,
+    kernel_density,
+    kl_divergence,
+    overlapping_area,
+    piece_features,
+)
+
+__all__ = [
+    "sequence_nll",
+    "frame_nll",
+    "FEATURES",
+    "NOTE_LENGTHS",
+    "piece_features",
+    "features",
+    "intra_set_distances",
+    "inter_set_distances",
+    "kernel_density",
+    "overlapping_area",
+    "kl_divergence",
+    "compare_sets",
+    "VOICE_PAIRS",
+    "TONAL_MATRIX",
+    "empty_bars",
+    "used_pitch_classes",
+    "qualified_notes",
+    "polyphonicity",
+    "tonal_centroids",
+    "tonal_distance",
+    "multitrack_metrics",
+    "voice_range_share",
+    "compare_multitrack",
+    "note_events",
+    "shared_runs",
+    "longest_copied_run",
+    "binomial_test",
+    "binomial_interval",
+    "holm",
+    "binomial_power",
+    "trials_for_power",
+]

@@ -1,0 +1,87 @@
+"""Held-out likelihood: the negative log-likelihood of sequence and next-frame models (chapter 01)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..encoding import FRAME_HIGH, FRAME_LOW, HOLD
+from ..errors import MusegenError
+from ..numerics import log_softmax
+
+__all__ = ["sequence_nll", "frame_nll"]
+
+
+def sequence_nll(model, sequences: Sequence[np.ndarray], batch_size: int = 32) -> float:
+    """Mean NLL in nats per token of ``model`` on whole sequences (tokens 1..T-1, each given all before).
+
+    Parameters
+    ----------
+    model
+        Any course sequence model: ``model(tokens)`` with ``(batch, time)`` ints gives ``(batch, time,
+        vocab)`` next-token logits.
+    sequences
+        1-D token arrays, each starting on a downbeat, as :func:`musegen_widgets.data.load_melodies` gives.
+    """
+    sequences = [np.asarray(s) for s in sequences if len(s) > 1]
+    if not sequences:
+        raise MusegenError("no sequence has two or more tokens to score")
+    order = np.argsort([len(s) for s in sequences])
+    total, count = 0.0, 0
+    for start in range(0, len(order), batch_size):
+        batch = [sequences[i] for i in order[start : start + batch_size]]
+        length = max(len(s) for s in batch)
+        tokens = np.full((len(batch), length), HOLD, dtype=np.int32)
+        for row, sequence in enumerate(batch):
+            tokens[row, : len(sequence)] = sequence
+        log_p = log_softmax(np.asarray(model(tokens[:, :-1]), dtype=np.float64))
+        chosen = np.take_along_axis(log_p, tokens[:, 1:, None].astype(np.int64), axis=2)[..., 0]
+        for row, sequence in enumerate(batch):
+            total -= chosen[row, : len(sequence) - 1].sum()
+            count += len(sequence) - 1
+    return float(total / count)
+
+
+def frame_nll(model, sequences: Sequence[np.ndarray], batch_size: int = 32) -> float:
+    """Mean NLL in nats per frame of a next-frame model on whole chorales, as the JSB Chorales table reports.
+
+    Each frame's NLL is the sum over the 88 keys of the binary cross-entropy of the model's Bernoulli for
+    that key; the first frame of a chorale is predicted from an empty frame (silence before it).
+
+    Parameters
+    ----------
+    model
+        ``model(frames)`` with ``(batch, time, 88)`` frames gives ``(batch, time, 88)`` logits for the next
+        frame (see :mod:`musegen_widgets.models.frames`).
+    sequences
+        ``(quarters, 88)`` arrays, as :func:`musegen_widgets.data.load_frames` gives.
+
+    >>> class Coin:  # every key a fair coin: log 2 nats per key
+    ...     def __call__(self, frames):
+    ...         return np.zeros(np.shape(frames))
+    >>> round(frame_nll(Coin(), [np.zeros((3, 88))]) / float(np.log(2)), 6)
+    88.0
+    """
+    width = FRAME_HIGH - FRAME_LOW + 1
+    sequences = [np.asarray(s, dtype=np.float32) for s in sequences if len(s) > 0]
+    if not sequences:
+        raise MusegenError("no sequence has a frame to score")
+    if any(s.ndim != 2 or s.shape[1] != width for s in sequences):
+        raise MusegenError(f"frames must be arrays of shape (quarters, {width})")
+    order = np.argsort([len(s) for s in sequences])
+    total, count = 0.0, 0
+    for start in range(0, len(order), batch_size):
+        batch = [sequences[i] for i in order[start : start + batch_size]]
+        length = max(len(s) for s in batch)
+        frames = np.zeros((len(batch), length + 1, width), dtype=np.float32)  # frame 0 is the silence
+        for row, sequence in enumerate(batch):
+            frames[row, 1 : len(sequence) + 1] = sequence
+        logits = np.asarray(model(frames[:, :-1]), dtype=np.float64)
+        targets = frames[:, 1:]
+        # -log Bernoulli(y; sigmoid(z)) = softplus(z) - y z
+        nll = (np.logaddexp(0.0, logits) - targets * logits).sum(axis=2)
+        for row, sequence in enumerate(batch):
+            total += nll[row, : len(sequence)].sum()
+            count += len(sequence)
+    return float(total / count)

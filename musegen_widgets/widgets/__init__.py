@@ -1,0 +1,24 @@
+"""Notebook widgets of the course, each taught in a chapter.
+
+==================  ==============================================================  =======
+widget              what it does                                                    chapter
+==================  ==============================================================  =======
+``ScoreView``       score, sound, piano roll and downloads of any music                00
+``SamplerWidget``   sliders that make a melody model write                             01
+``LatentExplorer``  interpolation, prior samples and attribute vectors of the VAE      02
+``GanExplorer``     the chorale GAN's seed, shared and per-voice latents, binarisation 03
+``ListeningTest``   a blind listening test, answers saved as given, binomial test      04
+==================  ==============================================================  =======
+
+They are plain ipywidgets, with no JupyterLab extension to build, so they work in JupyterLab,
+Notebook 7, VS Code and on Binder. Scores are verovio SVG (:mod:`musegen_widgets.render`), sound is
+synthesized in numpy (:mod:`musegen_widgets.audio`); nothing is fetched from the network.
+"""
+
+from .gan_explorer import GanExplorer
+from .latent_explorer import LatentExplorer
+from .listening_test import ListeningTest
+from .sampler import SamplerWidget
+from .score_view import ScoreView
+
+__all__ = ["ScoreView", "SamplerWidget", "LatentExplorer", "ListeningTest", "GanExplorer"]

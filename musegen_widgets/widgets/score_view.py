@@ -1,0 +1,123 @@
+"""``ScoreView``: the engraved score, the sound, a piano roll and downloads of any music (chapter 00)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+from typing import Any
+
+import ipywidgets as widgets
+
+from .. import audio, encoding, render
+from ..errors import MusegenError
+
+__all__ = ["ScoreView"]
+
+# white like paper (also in dark themes), as wide as the notebook, long scores scroll
+_SCORE_STYLE = "background:white;max-height:520px;overflow-y:auto;overflow-x:hidden"
+
+
+def _download_link(data: bytes, filename: str, mime: str, label: str) -> str:
+    payload = base64.b64encode(data).decode("ascii")
+    return (
+        f'<a download="{html.escape(filename)}" href="data:{mime};base64,{payload}" '
+        'style="margin-right:1.2em" class="musegen-download">'
+        f"&#x2B07; {html.escape(label)}</a>"
+    )
+
+
+def _downloads_html(piece: encoding.Piece, title: str, tempo: float) -> str:
+    filename = _safe_filename(title)
+    try:
+        midi, musicxml = encoding.midi_bytes(piece, tempo), encoding.musicxml_bytes(piece)
+    except Exception as error:  # music21 cannot write some odd notation; the score and sound still work
+        return f"<i>no downloads for this music ({html.escape(type(error).__name__)}: {html.escape(str(error))})</i>"
+    links = _download_link(midi, f"{filename}.mid", "audio/midi", "MIDI")
+    return links + _download_link(
+        musicxml, f"{filename}.musicxml", "application/vnd.recordare.musicxml+xml", "MusicXML"
+    )
+
+
+def _safe_filename(title: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", title).strip("._") or "music"
+    return stem[:60]
+
+
+def _pianoroll_png(piece: encoding.Piece) -> bytes:
+    buffer = io.BytesIO()
+    render.pianoroll(piece).savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
+
+
+class ScoreView(widgets.VBox):
+    """Score, sound, piano roll and downloads of a piece, in one widget.
+
+    Shows the engraved score (SVG), an audio player, a toggle for the piano roll, and download links for
+    MIDI and MusicXML. :meth:`update` shows other music in the same view, which is what the sampling
+    widgets of later chapters do.
+
+    Parameters
+    ----------
+    x
+        Anything :func:`musegen_widgets.encoding.to_piece` accepts: melody tokens, a piano roll, frames, a
+        music21 stream, a MIDI or MusicXML path, or a ``Piece``; ``None`` for an empty view that
+        :meth:`update` fills later.
+    title
+        Shown above the score (escaped: it may come from a user's file). Default: the piece's own title.
+    tempo
+        Playback tempo in quarter notes per minute.
+    time_signature
+        For arrays, which carry none.
+
+    Raises
+    ------
+    MusegenError
+        If ``x`` is not music the course can show; the message says why.
+    """
+
+    def __init__(
+        self, x: Any, title: str | None = None, tempo: float = 90.0, time_signature: str | None = None
+    ):
+        self._title = widgets.HTML()
+        self._score = widgets.HTML(layout=widgets.Layout(width="100%", overflow="auto"))
+        self._audio = widgets.Audio(format="wav", autoplay=False, loop=False)
+        self._roll_button = widgets.ToggleButton(value=False, description="Piano roll", icon="bars")
+        self._downloads = widgets.HTML()
+        self._roll = widgets.Image(format="png", layout=widgets.Layout(display="none", max_width="100%"))
+        self._roll_button.observe(self._toggle_roll, names="value")
+        controls = widgets.HBox(
+            [self._audio, self._roll_button, self._downloads], layout=widgets.Layout(align_items="center")
+        )
+        super().__init__([self._title, controls, self._score, self._roll])
+        self.tempo = tempo
+        self.piece: encoding.Piece | None = None
+        if x is not None:
+            self.update(x, title, time_signature)
+
+    def update(self, x: Any, title: str | None = None, time_signature: str | None = None) -> None:
+        """Show other music. On bad input, raise :class:`MusegenError` and keep showing the old music."""
+        piece = encoding.to_piece(x, time_signature)
+        if piece.n_notes == 0:
+            raise MusegenError("there are no notes to show")
+        title = piece.title if title is None else title
+        svg = render.score_svg(piece)
+        wav = audio.wav_bytes(piece, self.tempo)
+        # score and sound computed: now swap them in, so a failure above leaves the old view intact
+        self.piece = piece
+        self._title.value = f"<b>{html.escape(title)}</b>" if title else ""
+        self._score.value = f'<div style="{_SCORE_STYLE}">{svg}</div>'
+        self._audio.value = wav
+        self._roll.value = _pianoroll_png(piece) if self._roll_button.value else b""
+        # The files for download take music21 longer to write than score and sound together, so they come
+        # last: the score and the player are already on screen while they are made.
+        self._downloads.value = _downloads_html(piece, title, self.tempo)
+
+    def _toggle_roll(self, change: dict) -> None:
+        if change["new"] and self.piece is not None:
+            self._roll.value = _pianoroll_png(self.piece)
+        self._roll.layout.display = None if change["new"] else "none"
+
+    def __repr__(self) -> str:  # the default would print the whole SVG
+        return f"ScoreView({self.piece!r})"
