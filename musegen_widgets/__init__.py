@@ -54,6 +54,8 @@ __version__ = "0.1.0"
 def fast_mode() -> bool:
     """Whether the course runs in CI's fast mode (``MUSEGEN_FAST=1``, set by the README's test command).
 
+    Taught in chapter 01, section 5 (training).
+
     In fast mode, chapters that train a model train a tiny one for a few steps instead of loading the
     shipped weights, so that CI exercises the training code in seconds.
     """

@@ -85,6 +85,8 @@ def synthesize(
 ) -> np.ndarray:
     """The sound of a piece as float32 samples in [-1, 1].
 
+    Taught in chapter 00, section 1 (pitch).
+
     Parameters
     ----------
     x
@@ -205,6 +207,8 @@ def wav_bytes(
 ) -> bytes:
     """A mono 16-bit WAV file (bytes) of :func:`synthesize`'s output, for players and downloads.
 
+    Taught in chapter 00, section 4 (seeing and hearing a chorale).
+
     >>> from musegen_widgets.encoding import Piece
     >>> wav_bytes(Piece(([[60, 0, 4]],)))[:4]
     b'RIFF'
@@ -220,7 +224,10 @@ def wav_bytes(
 
 
 def player(x: Any, tempo: float = 90.0, time_signature: str | None = None):
-    """An inline audio player (``IPython.display.Audio``) for a piece; works offline and on Binder."""
+    """An inline audio player (``IPython.display.Audio``) for a piece; works offline and on Binder.
+
+    Taught in chapter 00, section 4 (seeing and hearing a chorale).
+    """
     from IPython.display import Audio
 
     return Audio(data=wav_bytes(x, tempo, time_signature=time_signature), rate=SAMPLE_RATE)

@@ -84,6 +84,8 @@ def split_by_path(corpus_id: str) -> str:
     ``valid`` when 1, else ``train``. It leaks tunes from ``train`` into ``test``; chapter 04 shows what that
     rewards. The course's split is by tune (:func:`chorale_ids`).
 
+    Taught in chapter 00, section 3 (the Bach chorales).
+
     >>> split_by_path("bach/bwv269")
     'train'
     """
@@ -93,6 +95,8 @@ def split_by_path(corpus_id: str) -> str:
 
 def retrograde(tokens: np.ndarray) -> np.ndarray:
     """A melody played backwards: its notes and rests in reverse order, each as long as before.
+
+    Taught in chapter 00, section 3 (the Bach chorales).
 
     Its intervals are the original's, negated and reversed: a melody with the same steps, leaps and rhythms
     as a chorale, but not its tune. :func:`shared_tunes` measures what unrelated melodies share with it.
@@ -125,6 +129,8 @@ def _components(n: int, linked: np.ndarray) -> list[list[int]]:
 
 def shared_tunes(melodies: Sequence[np.ndarray]) -> tuple[list[list[int]], dict]:
     """Group melodies that share a tune: a run of notes longer than chance allows links two of them.
+
+    Taught in chapter 00, section 3 (the Bach chorales).
 
     Chance is measured, not assumed: every melody is compared with every other melody played backwards
     (:func:`retrograde`), which has the same steps, leaps and note lengths but is no hymn tune, and the
@@ -161,6 +167,8 @@ def shared_tunes(melodies: Sequence[np.ndarray]) -> tuple[list[list[int]], dict]
 
 def split_groups(groups: Sequence[Sequence[str]]) -> dict[str, str]:
     """Assign whole groups of corpus ids to ``train``, ``valid`` and ``test``, about 80/10/10 of the chorales.
+
+    Taught in chapter 00, section 3 (the Bach chorales).
 
     Groups are taken in the order of the SHA-256 of their first id, and each goes to the split furthest
     below its share (:data:`SPLIT_SHARES`) of the chorales placed so far, itself included: deterministic,
@@ -260,6 +268,8 @@ def _cache_bytes(processes: int = 2, progress: bool = True) -> tuple[bytes, dict
 def build(folder: str | os.PathLike | None = None, processes: int = 2, progress: bool = True) -> Path:
     """Parse the corpus and (re)write the chorale cache and its manifest entry, atomically.
 
+    Taught in chapter 00, section 3 (the Bach chorales).
+
     Parameters
     ----------
     folder
@@ -309,7 +319,10 @@ def build(folder: str | os.PathLike | None = None, processes: int = 2, progress:
 
 
 def verify(folder: str | os.PathLike | None = None) -> Path:
-    """Check the cache against its manifest; raise :class:`MusegenError` saying what is wrong."""
+    """Check the cache against its manifest; raise :class:`MusegenError` saying what is wrong.
+
+    Taught in chapter 00, section 3 (the Bach chorales).
+    """
     cache = Path(folder if folder is not None else data_dir()) / CACHE_NAME
     files.checked_entry(cache, "the chorale cache", f"run `{BUILD_COMMAND}`")
     return cache
@@ -343,6 +356,8 @@ def _indices(split: str) -> np.ndarray:
 def chorale_ids(split: str = "train") -> list[str]:
     """Corpus identifiers (such as ``'bach/bwv269'``) of one split, in cache order.
 
+    Taught in chapter 00, section 3 (the Bach chorales).
+
     >>> len(chorale_ids("train")) + len(chorale_ids("valid")) + len(chorale_ids("test")) == len(chorale_ids("all"))
     True
     """
@@ -350,13 +365,18 @@ def chorale_ids(split: str = "train") -> list[str]:
 
 
 def time_signatures(split: str = "train") -> list[str]:
-    """The meter of each chorale of a split, aligned with :func:`chorale_ids`."""
+    """The meter of each chorale of a split, aligned with :func:`chorale_ids`.
+
+    Taught in chapter 00, section 5 (three ways to write music as numbers).
+    """
     return _table()["time_signatures"][_indices(split)].tolist()
 
 
 def tune_groups(split: str = "all") -> list[list[str]]:
     """The chorales of a split grouped by the tune of their soprano (see :func:`shared_tunes`), each group
     a sorted list of corpus ids; a tune harmonised once is a group of one.
+
+    Taught in chapter 00, section 3 (the Bach chorales).
 
     >>> any(len(group) > 1 for group in tune_groups("train"))
     True

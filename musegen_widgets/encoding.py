@@ -106,6 +106,8 @@ _MUSICXML_SUFFIXES = {".xml", ".musicxml", ".mxl"}
 class Piece:
     """Notes of a few voices on the 16th-note grid; the form every other one converts through.
 
+    Taught in chapter 00, section 4 (seeing and hearing a chorale).
+
     Parameters
     ----------
     voices
@@ -192,6 +194,8 @@ def _steps_per_bar(time_signature: str) -> int:
 def midi_to_hz(pitch: Any) -> Any:
     """Frequency of a MIDI pitch in equal temperament: ``440 * 2 ** ((pitch - 69) / 12)``.
 
+    Taught in chapter 00, section 1 (pitch).
+
     >>> midi_to_hz(69), round(midi_to_hz(60), 2)
     (440.0, 261.63)
     """
@@ -201,6 +205,8 @@ def midi_to_hz(pitch: Any) -> Any:
 
 def pitch_to_token(pitch: int) -> int:
     """The note-on token of a MIDI pitch.
+
+    Taught in chapter 00, section 5 (three ways to write music as numbers).
 
     >>> pitch_to_token(MIN_PITCH), pitch_to_token(60)
     (2, 14)
@@ -215,6 +221,8 @@ def pitch_to_token(pitch: int) -> int:
 def token_to_pitch(token: int) -> int:
     """The MIDI pitch of a note-on token.
 
+    Taught in chapter 00, section 5 (three ways to write music as numbers).
+
     >>> token_to_pitch(14)
     60
     """
@@ -225,6 +233,8 @@ def token_to_pitch(token: int) -> int:
 
 def token_name(token: int) -> str:
     """A readable name: ``'HOLD'``, ``'REST'`` or a pitch such as ``'C4'``.
+
+    Taught in chapter 00, section 5 (three ways to write music as numbers).
 
     >>> [token_name(t) for t in (HOLD, REST, pitch_to_token(61))]
     ['HOLD', 'REST', 'C#4']
@@ -290,6 +300,8 @@ def _skyline(notes: np.ndarray, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
 def encode(source: Any) -> np.ndarray:
     """Melody tokens of the top voice of a piece, file or music21 stream.
 
+    Taught in chapter 00, section 5 (three ways to write music as numbers).
+
     Parameters
     ----------
     source
@@ -327,6 +339,8 @@ def encode(source: Any) -> np.ndarray:
 def decode(tokens: Any, time_signature: str = "4/4"):
     """A music21 score with one part from melody tokens (the inverse of :func:`encode`).
 
+    Taught in chapter 00, section 5 (three ways to write music as numbers).
+
     >>> score = decode(np.array([pitch_to_token(60), HOLD, REST, HOLD]))
     >>> [(n.fullName, n.quarterLength) for n in score.flatten().notesAndRests][:2]
     [('C-natural in octave 4 Eighth Note', 0.5), ('Eighth Rest', 0.5)]
@@ -339,6 +353,8 @@ def decode(tokens: Any, time_signature: str = "4/4"):
 
 def encode_pianoroll(source: Any) -> np.ndarray:
     """Boolean piano roll ``(voice, step, pitch)`` with pitch columns ``PIANOROLL_LOW``..``PIANOROLL_HIGH``.
+
+    Taught in chapter 00, section 5 (three ways to write music as numbers).
 
     >>> roll = encode_pianoroll(Piece(([[60, 0, 2]], [[48, 0, 4]])))
     >>> roll.shape, int(roll.sum())
@@ -370,7 +386,10 @@ def _runs(active: np.ndarray) -> np.ndarray:
 
 
 def decode_pianoroll(roll: Any, time_signature: str = "4/4") -> Piece:
-    """A :class:`Piece` from a ``(voice, step, pitch)`` roll; each run of a pitch becomes one note."""
+    """A :class:`Piece` from a ``(voice, step, pitch)`` roll; each run of a pitch becomes one note.
+
+    Taught in chapter 00, section 5 (three ways to write music as numbers).
+    """
     roll = np.asarray(roll)
     width = PIANOROLL_HIGH - PIANOROLL_LOW + 1
     if roll.ndim != 3 or roll.shape[2] != width:
@@ -385,6 +404,8 @@ def decode_pianoroll(roll: Any, time_signature: str = "4/4") -> Piece:
 
 def encode_frames(source: Any) -> np.ndarray:
     """JSB-style frames: sounding pitches at each quarter note, all voices, as ``(quarter, 88)`` booleans.
+
+    Taught in chapter 00, section 5 (three ways to write music as numbers).
 
     Frames start at the first quarter where something sounds (no padding for a pickup), as in the
     JSB Chorales benchmark; column 0 is ``FRAME_LOW`` (A0).
@@ -406,7 +427,10 @@ def encode_frames(source: Any) -> np.ndarray:
 
 
 def decode_frames(frames: Any, time_signature: str = "4/4") -> Piece:
-    """A :class:`Piece` from frames; the k-th highest pitch of each frame goes to voice k (top first)."""
+    """A :class:`Piece` from frames; the k-th highest pitch of each frame goes to voice k (top first).
+
+    Taught in chapter 00, section 7 (bring your own music).
+    """
     frames = np.asarray(frames, dtype=bool)
     width = FRAME_HIGH - FRAME_LOW + 1
     if frames.ndim != 2 or frames.shape[1] != width:
@@ -429,6 +453,8 @@ def decode_frames(frames: Any, time_signature: str = "4/4") -> Piece:
 
 def to_piece(source: Any, time_signature: str | None = None) -> Piece:
     """Convert any musical input of the course to a :class:`Piece`.
+
+    Taught in chapter 00, section 7 (bring your own music).
 
     Parameters
     ----------
@@ -469,6 +495,8 @@ def to_piece(source: Any, time_signature: str | None = None) -> Piece:
 
 def read(path: str | os.PathLike) -> Piece:
     """Read a MIDI or MusicXML file into a :class:`Piece`.
+
+    Taught in chapter 00, section 7 (bring your own music).
 
     Raises
     ------
@@ -578,7 +606,10 @@ def _segments(notes: np.ndarray, n_steps: int, bar: int | None) -> list[tuple[in
 
 
 def to_stream(source: Any, time_signature: str | None = None):
-    """A music21 score (one part per voice, with measures) for anything :func:`to_piece` accepts."""
+    """A music21 score (one part per voice, with measures) for anything :func:`to_piece` accepts.
+
+    Taught in chapter 00, section 7 (bring your own music).
+    """
     import music21
 
     piece = to_piece(source, time_signature)
@@ -610,7 +641,10 @@ def to_stream(source: Any, time_signature: str | None = None):
 
 
 def midi_bytes(source: Any, tempo: float = 90.0) -> bytes:
-    """A standard MIDI file (bytes) for anything :func:`to_piece` accepts, at ``tempo`` quarter notes per minute."""
+    """A standard MIDI file (bytes) for anything :func:`to_piece` accepts, at ``tempo`` quarter notes per minute.
+
+    Taught in chapter 00, section 7 (bring your own music).
+    """
     import music21
 
     score = to_stream(source)
@@ -619,17 +653,26 @@ def midi_bytes(source: Any, tempo: float = 90.0) -> bytes:
 
 
 def musicxml_bytes(source: Any) -> bytes:
-    """A MusicXML document (bytes) for anything :func:`to_piece` accepts."""
+    """A MusicXML document (bytes) for anything :func:`to_piece` accepts.
+
+    Taught in chapter 00, section 7 (bring your own music).
+    """
     import music21
 
     return music21.musicxml.m21ToXml.GeneralObjectExporter().parse(to_stream(source))
 
 
 def write_midi(source: Any, path: str | os.PathLike, tempo: float = 90.0) -> Path:
-    """Write a MIDI file atomically (to a temporary file, then renamed); returns the path."""
+    """Write a MIDI file atomically (to a temporary file, then renamed); returns the path.
+
+    Taught in chapter 00, section 7 (bring your own music).
+    """
     return write_atomically(path, midi_bytes(source, tempo))
 
 
 def write_musicxml(source: Any, path: str | os.PathLike) -> Path:
-    """Write a MusicXML file atomically (to a temporary file, then renamed); returns the path."""
+    """Write a MusicXML file atomically (to a temporary file, then renamed); returns the path.
+
+    Taught in chapter 00, section 7 (bring your own music).
+    """
     return write_atomically(path, musicxml_bytes(source))

@@ -15,6 +15,8 @@ __all__ = ["MusegenError"]
 class MusegenError(ValueError):
     """A problem with the learner's input, a file, or a cache.
 
+    Taught in chapter 00, section 7 (bring your own music).
+
     Parameters
     ----------
     message

@@ -40,7 +40,10 @@ ROLL_BARS = 2
 
 
 def excerpts(*splits: str) -> list[np.ndarray]:
-    """Non-overlapping :data:`BARS`-bar excerpts, from the first bar on, of the splits' 4/4 chorales."""
+    """Non-overlapping :data:`BARS`-bar excerpts, from the first bar on, of the splits' 4/4 chorales.
+
+    Taught in chapter 04, section 3 (samples from every source).
+    """
     from . import data
 
     cut = [
@@ -128,6 +131,8 @@ def _gan_soprano(n: int, seed: int) -> list[np.ndarray]:
 def draw(sample: Callable[[int], np.ndarray], n: int, seed: int) -> list[np.ndarray]:
     """``n`` samples ``sample(seed), sample(seed + 1), ...``, skipping those with fewer than two notes.
 
+    Taught in chapter 04, section 3 (samples from every source).
+
     Raises :class:`MusegenError` if fewer than ``n`` of ``3 n`` tries have notes.
     """
     melodies = []
@@ -154,6 +159,8 @@ GENERATORS: dict[str, Callable[[int, int], list[np.ndarray]]] = {
 
 def roll_excerpts(*splits: str, hop: int = 16 * ROLL_BARS) -> np.ndarray:
     """Two-bar four-voice piano rolls of the splits' 4/4 chorales, one every ``hop`` steps: ``(n, 4, 32, 72)``.
+
+    Taught in chapter 03, section 6 (a GAN for four-voice chorales).
 
     The default hop gives non-overlapping passages (what chapter 04 compares); the GAN trains on one at
     every bar line (``hop=16``). Passages without a note are left out.

@@ -42,6 +42,8 @@ _START = -1  # pads the context before the first token
 class NGramModel:
     """A smoothed n-gram model over melody tokens (interpolated Kneser-Ney or Witten-Bell).
 
+    Taught in chapter 01, section 2 (the yardstick).
+
     Parameters
     ----------
     max_order
@@ -209,7 +211,10 @@ class _NGramStepper:
 
 def fit_yardstick(train: Sequence[np.ndarray], valid: Sequence[np.ndarray]) -> NGramModel:
     """Chapter 01's yardstick: Kneser-Ney fitted to every key of the ``train`` melodies, set to the order of
-    :data:`ORDERS` with the lowest NLL on the ``valid`` melodies (about a minute and a half on 2 cores)."""
+    :data:`ORDERS` with the lowest NLL on the ``valid`` melodies (about a minute and a half on 2 cores).
+
+    Taught in chapter 01, section 2 (the yardstick).
+    """
     from .data import augmented
 
     model = NGramModel(max_order=max(ORDERS)).fit(augmented(train))

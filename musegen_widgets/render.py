@@ -232,6 +232,8 @@ def _system_starts(slices: list[int], line_width: int, accidentals: int, names_w
 def to_mei(x: Any, time_signature: str | None = None, width: int | None = None) -> str:
     """MEI text of a piece, one staff per voice, ready for verovio.
 
+    Taught in chapter 00, section 4 (seeing and hearing a chorale).
+
     MEI is the encoding verovio lays out natively: it reads it several times faster than Humdrum or
     MusicXML, because the notation is explicit. So this function decides what a reader of a score expects
     to be decided for them: spelling in the key, which accidentals to print, ties across barlines and
@@ -304,6 +306,8 @@ def _toolkit():
 def score_svg(x: Any, width: int = 2000, scale: int = 40, time_signature: str | None = None) -> str:
     """An engraved score as SVG text, via verovio (no MuseScore or LilyPond needed).
 
+    Taught in chapter 00, section 4 (seeing and hearing a chorale).
+
     Parameters
     ----------
     x
@@ -363,6 +367,8 @@ def score_svg(x: Any, width: int = 2000, scale: int = 40, time_signature: str | 
 
 def pianoroll(x: Any, time_signature: str | None = None, ax=None):
     """A piano-roll plot: time in bars across, pitch up, one colour per voice.
+
+    Taught in chapter 00, section 5 (three ways to write music as numbers).
 
     Parameters
     ----------

@@ -39,6 +39,8 @@ __all__ = [
 def melody_batches(melodies, batch_size: int, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Whole melodies in batches of similar length: inputs, next-token targets, and a 0/1 weight per step.
 
+    Taught in chapter 01, section 5 (training).
+
     Training on whole chorales from their first step, with padding masked out, matches how the model is
     scored (every token given all before it), unlike fixed windows that start mid-piece with no context.
     """
@@ -106,6 +108,8 @@ def train_melody_model(
 ) -> dict:
     """Train one of :data:`MELODY_MODELS` on melody tokens with transposition augmentation.
 
+    Taught in chapter 01, section 5 (training).
+
     The learning rate warms up over the first epoch, then follows a cosine down to 2 % of its peak by the
     last epoch. Early stopping keeps the weights with the best NLL on the valid split; the test split is
     scored once, at the end. In ``fast`` mode a tiny model trains on a few melodies for two short epochs
@@ -162,7 +166,10 @@ def frame_batches(sequences, batch_size: int, seed: int) -> list[tuple[np.ndarra
 def train_frame_lstm(
     fast: bool = False, folder: Path | None = None, epochs: int | None = None, seed: int = 0
 ):
-    """Train :class:`~musegen_widgets.models.frames.FrameLSTM` on JSB-style frames, all 12 transpositions."""
+    """Train :class:`~musegen_widgets.models.frames.FrameLSTM` on JSB-style frames, all 12 transpositions.
+
+    Taught in chapter 01, section 8 (polyphony).
+    """
     import keras
 
     from .metrics import frame_nll
@@ -225,6 +232,8 @@ def train_melody_vae(
     seed: int = 0,
 ) -> dict:
     """Train a :class:`~musegen_widgets.models.melody_vae.MelodyVAE` on two-bar segments, every key.
+
+    Taught in chapter 02, section 6 (training).
 
     Keras's ``fit`` runs the model's own ``train_step`` (reconstruction + beta x KL with free bits);
     the learning rate warms up, then follows a cosine. No early stopping: while beta is annealed the
@@ -313,6 +322,8 @@ def train_chorale_gan(
     fast: bool = False, folder: Path | None = None, epochs: int | None = None, seed: int = 0
 ) -> dict:
     """Train :class:`~musegen_widgets.models.chorale_gan.ChoraleGAN` (WGAN-GP) on two-bar passages, every key.
+
+    Taught in chapter 03, section 6 (a GAN for four-voice chorales).
 
     After each epoch, 500 passages are generated and MuseGAN's metrics recorded, so the history shows the
     music improving beside the critic's estimate of the Wasserstein distance. At the end, 1,000 passages
@@ -489,14 +500,20 @@ def _finish(name: str, model, config: dict, history: dict, test_nll: float, seco
 def train_melody_lstm(
     fast: bool = False, folder: Path | None = None, epochs: int | None = None, seed: int = 0
 ):
-    """:func:`train_melody_model` for the melody LSTM of chapter 01."""
+    """:func:`train_melody_model` for the melody LSTM of chapter 01.
+
+    Taught in chapter 01, section 5 (training).
+    """
     return train_melody_model("melody_lstm", fast=fast, folder=folder, epochs=epochs, seed=seed)
 
 
 def train_melody_tcn(
     fast: bool = False, folder: Path | None = None, epochs: int | None = None, seed: int = 0
 ):
-    """:func:`train_melody_model` for the dilated-convolution melody model of chapter 01."""
+    """:func:`train_melody_model` for the dilated-convolution melody model of chapter 01.
+
+    Taught in chapter 01, section 6 (without recurrence).
+    """
     return train_melody_model("melody_tcn", fast=fast, folder=folder, epochs=epochs, seed=seed)
 
 

@@ -15,6 +15,8 @@ __all__ = ["note_events", "shared_runs", "longest_copied_run"]
 def note_events(tokens) -> list[tuple[int, int]]:
     """A melody as notes, each ``(interval from the previous note in semitones, length in steps)``.
 
+    Taught in chapter 04, section 6 (does the model copy?).
+
     Rests end a note and are otherwise skipped; the first note's interval is 0. Intervals rather than
     pitches make a copy in another key a copy too.
 
@@ -37,6 +39,8 @@ def note_events(tokens) -> list[tuple[int, int]]:
 
 def shared_runs(melodies: Sequence, others: Sequence, rhythm: bool = True) -> np.ndarray:
     """The longest run of notes each melody shares with each of ``others``: an ``(n, m)`` integer array.
+
+    Taught in chapter 00, section 3 (the Bach chorales).
 
     A run of *k* notes is shared when the *k - 1* intervals between them agree and, with ``rhythm``, so do
     their *k* lengths (:func:`note_events`): a transposed copy counts. Without ``rhythm`` only the intervals
@@ -74,6 +78,8 @@ def shared_runs(melodies: Sequence, others: Sequence, rhythm: bool = True) -> np
 
 def longest_copied_run(samples: Sequence, corpus: Sequence) -> np.ndarray:
     """For each sample, the most notes in a row (intervals and lengths) found, in a row, in some melody of ``corpus``.
+
+    Taught in chapter 00, section 3 (the Bach chorales).
 
     The row maxima of :func:`shared_runs`; chapter 04's copy detection.
 

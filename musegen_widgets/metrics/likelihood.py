@@ -16,6 +16,8 @@ __all__ = ["sequence_nll", "frame_nll"]
 def sequence_nll(model, sequences: Sequence[np.ndarray], batch_size: int = 32) -> float:
     """Mean NLL in nats per token of ``model`` on whole sequences (tokens 1..T-1, each given all before).
 
+    Taught in chapter 01, section 5 (training).
+
     Parameters
     ----------
     model
@@ -45,6 +47,8 @@ def sequence_nll(model, sequences: Sequence[np.ndarray], batch_size: int = 32) -
 
 def frame_nll(model, sequences: Sequence[np.ndarray], batch_size: int = 32) -> float:
     """Mean NLL in nats per frame of a next-frame model on whole chorales, as the JSB Chorales table reports.
+
+    Taught in chapter 01, section 8 (polyphony).
 
     Each frame's NLL is the sum over the 88 keys of the binary cross-entropy of the model's Bernoulli for
     that key; the first frame of a chorale is predicted from an empty frame (silence before it).

@@ -20,6 +20,8 @@ def _binomial_pmf(n: int, p: float) -> np.ndarray:
 def binomial_test(k: int, n: int, p: float = 0.5) -> float:
     """Exact two-sided p-value of ``k`` successes in ``n`` trials if each succeeds with probability ``p``.
 
+    Taught in chapter 04, section 8 (a blind listening test).
+
     Sums the probabilities of every outcome no more likely than the one observed (as ``scipy.stats.binomtest``
     does). In a listening test, ``k`` of ``n`` listeners picking the real excerpt, against guessing (0.5).
 
@@ -36,6 +38,8 @@ def binomial_test(k: int, n: int, p: float = 0.5) -> float:
 
 def binomial_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Clopper-Pearson (exact) confidence interval for a success probability after ``k`` of ``n``.
+
+    Taught in chapter 04, section 8 (a blind listening test).
 
     >>> [round(x, 4) for x in binomial_interval(0, 10)]
     [0.0, 0.3085]
@@ -62,6 +66,8 @@ def binomial_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, 
 def holm(p_values: Sequence[float]) -> np.ndarray:
     """Holm's step-down adjustment of p-values for testing several hypotheses at once.
 
+    Taught in chapter 04, section 8 (a blind listening test).
+
     Sorted from smallest, the *i*-th of *m* p-values is multiplied by ``m - i`` (``i`` from 0), then made
     non-decreasing and capped at 1. Rejecting where the adjusted value is below alpha keeps the chance of
     any false rejection at most alpha, and rejects at least what Bonferroni (multiply all by *m*) rejects.
@@ -84,6 +90,8 @@ def binomial_power(n: int, p: float, alpha: float = 0.05) -> float:
     """The chance that :func:`binomial_test` of ``n`` trials rejects guessing at level ``alpha``, when each
     trial succeeds with probability ``p``: the sum of the probabilities of the outcomes it rejects.
 
+    Taught in chapter 04, section 8 (a blind listening test).
+
     >>> round(binomial_power(12, 0.25), 3), round(binomial_power(60, 0.25), 3)  # 12: reject at k <= 2
     (0.391, 0.97)
     """
@@ -93,6 +101,8 @@ def binomial_power(n: int, p: float, alpha: float = 0.05) -> float:
 
 def trials_for_power(p: float, alpha: float = 0.05, power: float = 0.8, most: int = 1000) -> int:
     """The fewest trials from which :func:`binomial_power` stays at or above ``power`` (for ``p`` and ``alpha``).
+
+    Taught in chapter 04, section 8 (a blind listening test).
 
     The power of an exact test is not monotone in ``n`` (it saw-tooths), so this is the first ``n`` after
     which no smaller power follows within ten trials. Chapter 04 plans its listening test with it.

@@ -66,6 +66,8 @@ def _bar_chroma(rolls: np.ndarray, lowest_pitch: int) -> np.ndarray:
 def empty_bars(rolls, steps_per_bar: int = 16) -> np.ndarray:
     """Fraction of bars with no note, per voice (MuseGAN's EB).
 
+    Taught in chapter 04, section 7 (four voices).
+
     >>> roll = np.zeros((2, 32, 72), bool); roll[0, :16, 36] = True
     >>> empty_bars(roll).tolist()
     [0.5, 1.0]
@@ -77,6 +79,8 @@ def empty_bars(rolls, steps_per_bar: int = 16) -> np.ndarray:
 def used_pitch_classes(rolls, steps_per_bar: int = 16, lowest_pitch: int = PIANOROLL_LOW) -> np.ndarray:
     """Mean number of pitch classes used in a bar, over the bars with notes, per voice (MuseGAN's UPC).
 
+    Taught in chapter 04, section 7 (four voices).
+
     A voice with no note in any bar gets NaN.
     """
     chroma = _bar_chroma(_rolls(rolls, steps_per_bar), lowest_pitch)
@@ -87,6 +91,8 @@ def used_pitch_classes(rolls, steps_per_bar: int = 16, lowest_pitch: int = PIANO
 
 def qualified_notes(rolls, min_steps: int = 2, steps_per_bar: int = 16) -> np.ndarray:
     """Fraction of notes lasting at least ``min_steps``, per voice (MuseGAN's QN); NaN for a voice with none.
+
+    Taught in chapter 04, section 7 (four voices).
 
     A note is a run of sounding steps of one pitch. MuseGAN counts a note "qualified" from 3 of its 96 steps a
     bar (a 32nd note); on this course's grid of 16 steps a bar every note lasts a 16th or more, so the default
@@ -110,6 +116,8 @@ def qualified_notes(rolls, min_steps: int = 2, steps_per_bar: int = 16) -> np.nd
 def polyphonicity(rolls, min_pitches: int = 3, steps_per_bar: int = 16) -> np.ndarray:
     """Fraction of time steps with at least ``min_pitches`` pitches sounding, per voice (MuseGAN's PP).
 
+    Taught in chapter 04, section 7 (four voices).
+
     MuseGAN's "more than two pitches" is the default. A chorale voice sings one pitch at a time, so its value
     is 0; pass the voices merged, ``rolls.any(axis=1, keepdims=True)``, for the texture as a whole.
     """
@@ -119,6 +127,8 @@ def polyphonicity(rolls, min_pitches: int = 3, steps_per_bar: int = 16) -> np.nd
 
 def tonal_centroids(chroma) -> np.ndarray:
     """Tonal centroids (6-D) of chroma vectors ``(..., 12)``, each normalised to sum to 1 first.
+
+    Taught in chapter 04, section 7 (four voices).
 
     >>> tonal_centroids(np.eye(12)[0]).tolist()  # C alone
     [0.0, 1.0, 0.0, 1.0, 0.0, 0.5]
@@ -130,6 +140,8 @@ def tonal_centroids(chroma) -> np.ndarray:
 
 def tonal_distance(rolls, steps_per_bar: int = 16, lowest_pitch: int = PIANOROLL_LOW) -> np.ndarray:
     """Mean distance between the bar-wise tonal centroids of two voices, for each of :data:`VOICE_PAIRS` (TD).
+
+    Taught in chapter 04, section 7 (four voices).
 
     Bars where either voice is silent are left out; a pair that never sounds together gets NaN. Small
     values mean the two voices agree harmonically (MuseGAN's inter-track tonal distance).
@@ -150,6 +162,8 @@ def tonal_distance(rolls, steps_per_bar: int = 16, lowest_pitch: int = PIANOROLL
 def multitrack_metrics(rolls, steps_per_bar: int = 16) -> dict[str, np.ndarray]:
     """All of MuseGAN's metrics for a set of four-voice piano rolls: one array per metric, per voice or pair.
 
+    Taught in chapter 03, section 6 (a GAN for four-voice chorales).
+
     Keys: ``empty_bars``, ``used_pitch_classes``, ``qualified_notes``, ``polyphonicity`` (per voice),
     ``texture_polyphonicity`` (the voices merged) and ``tonal_distance`` (per pair of :data:`VOICE_PAIRS`).
     """
@@ -167,6 +181,8 @@ def multitrack_metrics(rolls, steps_per_bar: int = 16) -> dict[str, np.ndarray]:
 
 def voice_range_share(rolls, reference_rolls) -> np.ndarray:
     """Per voice, the share of sounding notes-steps of ``rolls`` inside that voice's pitch range in the reference.
+
+    Taught in chapter 04, section 7 (four voices).
 
     >>> reference = np.zeros((1, 4, 16, 72), bool); reference[0, :, :, 30:40] = True
     >>> rolls = np.zeros((1, 4, 16, 72), bool); rolls[0, 0, :8, 35] = True; rolls[0, 0, 8:, 50] = True
@@ -189,6 +205,8 @@ def voice_range_share(rolls, reference_rolls) -> np.ndarray:
 
 def compare_multitrack(reference_rolls, rolls, tolerance: float = 0.2) -> dict[str, dict]:
     """MuseGAN's metrics of generated rolls next to a reference's, with whether each is within ``tolerance``.
+
+    Taught in chapter 03, section 6 (a GAN for four-voice chorales).
 
     For each metric of :func:`multitrack_metrics`: ``reference`` and ``generated`` values (per voice or pair)
     and ``within``: ``|generated - reference| <= tolerance * |reference|`` per entry. (A reference value of 0,

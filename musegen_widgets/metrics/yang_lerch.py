@@ -57,6 +57,8 @@ def _notes(source) -> tuple[np.ndarray, int]:
 def piece_features(source) -> dict[str, float | np.ndarray]:
     """The features of :data:`FEATURES` for one piece (all voices; consecutive means in onset order).
 
+    Taught in chapter 04, section 4 (features of a piece).
+
     Parameters
     ----------
     source
@@ -109,6 +111,8 @@ def _transitions(classes: np.ndarray) -> np.ndarray:
 def features(pieces: Sequence) -> dict[str, np.ndarray]:
     """:func:`piece_features` of every piece, stacked per feature: ``(n,)``, ``(n, 12)`` or ``(n, 12, 12)``.
 
+    Taught in chapter 04, section 4 (features of a piece).
+
     Also ``voices``: each piece's number of voices, so that :func:`compare_sets` can refuse to compare a set
     of melodies with a set of four-voice pieces.
 
@@ -140,6 +144,8 @@ def _flat(values) -> np.ndarray:
 def intra_set_distances(values) -> np.ndarray:
     """Euclidean distances between every two pieces of one set (each pair once), for one feature.
 
+    Taught in chapter 04, section 5 (comparing sets).
+
     >>> intra_set_distances([0.0, 1.0, 3.0]).tolist()
     [1.0, 3.0, 2.0]
     """
@@ -151,6 +157,8 @@ def intra_set_distances(values) -> np.ndarray:
 
 def inter_set_distances(values, other_values) -> np.ndarray:
     """Euclidean distances from every piece of one set to every piece of another, for one feature.
+
+    Taught in chapter 04, section 5 (comparing sets).
 
     >>> inter_set_distances([0.0, 1.0], [3.0]).tolist()
     [3.0, 2.0]
@@ -179,6 +187,8 @@ def _bandwidth(samples: np.ndarray) -> float:
 
 def kernel_density(samples, grid) -> np.ndarray:
     """Gaussian kernel density estimate of 1-D ``samples`` at the points ``grid``, bandwidth by Scott's rule.
+
+    Taught in chapter 04, section 4 (features of a piece).
 
     The bandwidth is ``std * n ** (-1 / 5)``, as ``scipy.stats.gaussian_kde`` chooses it; samples that are
     all equal get 1 % of their magnitude instead of zero.
@@ -224,6 +234,8 @@ def _densities(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 def overlapping_area(a, b) -> float:
     """Area under the smaller of the two kernel density estimates: 1 for equal distributions, 0 for disjoint.
 
+    Taught in chapter 04, section 5 (comparing sets).
+
     >>> round(overlapping_area(np.arange(100.0), np.arange(100.0)), 3)
     1.0
     >>> overlapping_area([0.0, 0.1, 0.2], [100.0, 100.1, 100.2]) < 1e-6
@@ -234,6 +246,8 @@ def overlapping_area(a, b) -> float:
 
 def kl_divergence(p_samples, q_samples) -> float:
     """KL divergence ``KL(p || q)`` in nats between the kernel density estimates of two samples.
+
+    Taught in chapter 04, section 5 (comparing sets).
 
     >>> round(kl_divergence(np.arange(100.0), np.arange(100.0)), 6)
     0.0
@@ -250,6 +264,8 @@ def _overlap_and_divergence(grid: np.ndarray, p: np.ndarray, q: np.ndarray) -> t
 
 def compare_sets(reference: Sequence, generated: Sequence) -> dict[str, dict[str, float]]:
     """Yang & Lerch's comparison of a generated set with a reference set, feature by feature.
+
+    Taught in chapter 04, section 5 (comparing sets).
 
     For each feature: the mean and standard deviation of the intra-set distances of both sets; the OA and
     KL divergence between the reference's intra-set distances and the inter-set distances

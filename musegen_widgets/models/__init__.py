@@ -66,6 +66,8 @@ def __getattr__(name: str):
 def load_pretrained(name: str):
     """The trained model ``name``, with its shipped weights checked and loaded.
 
+    Taught in chapter 01, section 5 (training).
+
     Raises
     ------
     MusegenError

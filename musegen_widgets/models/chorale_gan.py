@@ -38,6 +38,8 @@ VOICES, STEPS, PITCHES = 4, 32, PIANOROLL_HIGH - PIANOROLL_LOW + 1
 def smoothest_notes(probabilities, change_cost: float) -> np.ndarray:
     """Per voice, the rest-or-pitch sequence that maximises ``sum_t log p_t(c_t) - change_cost * changes``.
 
+    Taught in chapter 03, section 6 (a GAN for four-voice chorales).
+
     ``probabilities`` are a generator's ``(..., steps, 72)`` pitch probabilities (the rest has what is left);
     the result is a boolean roll of the same shape with at most one pitch per step. Viterbi decoding over
     the 73 classes: at each step a class either stays, or is reached from the best class so far at the cost.
@@ -69,6 +71,8 @@ def smoothest_notes(probabilities, change_cost: float) -> np.ndarray:
 @keras.saving.register_keras_serializable(package="musegen")
 class ChoraleGAN(keras.Model):
     """Generator and critic of a WGAN-GP for two-bar four-voice passages.
+
+    Taught in chapter 03, section 6 (a GAN for four-voice chorales).
 
     Parameters
     ----------

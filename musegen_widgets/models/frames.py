@@ -30,6 +30,8 @@ N_PITCHES = FRAME_HIGH - FRAME_LOW + 1
 class IndependentFrames:
     """The baseline: every key sounds with its own training-set frequency, whatever came before.
 
+    Taught in chapter 01, section 8 (polyphony).
+
     Parameters
     ----------
     pseudo_count
@@ -60,6 +62,8 @@ class IndependentFrames:
 @keras.saving.register_keras_serializable(package="musegen")
 class FrameLSTM(keras.Model):
     """Stacked LSTMs over frames and a dense read-out of 88 logits (one Bernoulli per key).
+
+    Taught in chapter 01, section 8 (polyphony).
 
     Parameters
     ----------

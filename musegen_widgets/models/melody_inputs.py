@@ -28,7 +28,10 @@ MAX_DURATION = 31
 
 
 class MelodyModel(keras.Model):
-    """Base class: the five input embeddings, summed by :meth:`embed` (in Keras) or :class:`StepInputs`."""
+    """Base class: the five input embeddings, summed by :meth:`embed` (in Keras) or :class:`StepInputs`.
+
+    Taught in chapter 01, section 5 (training).
+    """
 
     def __init__(self, embedding: int, vocab_size: int = VOCAB_SIZE, **kwargs):
         super().__init__(**kwargs)
@@ -71,7 +74,10 @@ def as_numpy(variable) -> np.ndarray:
 
 
 class StepInputs:
-    """:meth:`MelodyModel.embed` one step at a time, in numpy: ``feed(token)`` gives that step's input."""
+    """:meth:`MelodyModel.embed` one step at a time, in numpy: ``feed(token)`` gives that step's input.
+
+    Taught in chapter 01, section 5 (training).
+    """
 
     def __init__(self, model: MelodyModel):
         self.tables = [

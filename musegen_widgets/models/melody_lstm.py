@@ -24,6 +24,8 @@ __all__ = ["MelodyLSTM", "LSTMStepper", "MAX_DURATION"]
 class MelodyLSTM(MelodyModel):
     """Token and bar-position embeddings, stacked LSTMs, and a linear read-out to the vocabulary.
 
+    Taught in chapter 01, section 5 (training).
+
     Parameters
     ----------
     units
@@ -68,6 +70,8 @@ class MelodyLSTM(MelodyModel):
 
 class LSTMStepper:
     """The model run one step at a time in numpy, its state ``(h, c)`` carried between calls.
+
+    Taught in chapter 01, section 7 (sampling).
 
     It computes exactly what :meth:`MelodyLSTM.call` computes at that step (tested to 1e-4), without
     TensorFlow's per-call overhead: a 256-step sample takes milliseconds.

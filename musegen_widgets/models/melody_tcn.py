@@ -35,6 +35,8 @@ __all__ = ["MelodyTCN", "TCNStepper", "receptive_field"]
 def receptive_field(kernel_size: int, dilations) -> int:
     """Steps a stack of causal convolutions sees: ``1 + (kernel_size - 1) * sum(dilations)``.
 
+    Taught in chapter 01, section 6 (without recurrence).
+
     >>> receptive_field(2, [1, 2, 4, 8])
     16
     """
@@ -44,6 +46,8 @@ def receptive_field(kernel_size: int, dilations) -> int:
 @keras.saving.register_keras_serializable(package="musegen")
 class MelodyTCN(MelodyModel):
     """Gated residual blocks of dilated causal convolutions with skip connections (WaveNet's design).
+
+    Taught in chapter 01, section 6 (without recurrence).
 
     Parameters
     ----------
@@ -118,6 +122,8 @@ class MelodyTCN(MelodyModel):
 
 class TCNStepper:
     """The TCN one step at a time: each block keeps a queue of its recent inputs (fast WaveNet generation).
+
+    Taught in chapter 01, section 6 (without recurrence).
 
     A new step needs, per block, only the inputs ``d`` and ``2d`` ... steps back, which the queue holds, so
     a step costs the same however long the melody is, instead of re-running every convolution over the

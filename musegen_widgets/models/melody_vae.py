@@ -54,6 +54,8 @@ START = VOCAB_SIZE
 def segments(melodies, hop: int = 16) -> np.ndarray:
     """All two-bar segments of 4/4 melodies that start on a bar line: an int array ``(n, 32)``.
 
+    Taught in chapter 02, section 5 (a MusicVAE for two-bar melodies).
+
     A segment that starts in the middle of a held note starts with that note instead (its first token
     would otherwise be a ``HOLD`` of a note it does not contain); segments of only rests are left out.
 
@@ -81,6 +83,8 @@ def segments(melodies, hop: int = 16) -> np.ndarray:
 def load_segments(split: str = "train", augment: bool = False) -> np.ndarray:
     """The two-bar :func:`segments` of a split's 4/4 chorales; with ``augment``, in every key that fits.
 
+    Taught in chapter 02, section 5 (a MusicVAE for two-bar melodies).
+
     >>> load_segments("test").shape[1]
     32
     """
@@ -92,6 +96,8 @@ def load_segments(split: str = "train", augment: bool = False) -> np.ndarray:
 
 def attribute_vector(mu, values) -> np.ndarray:
     """MusicVAE's attribute vector: the mean code of the top quartile of ``values`` minus the bottom's.
+
+    Taught in chapter 02, section 8 (walking the latent space).
 
     ``mu`` holds one code per segment ``(n, latent)``, ``values`` one number per segment (say its note
     density); adding the vector to a code moves the melody towards more of that attribute.
@@ -110,6 +116,8 @@ def attribute_vector(mu, values) -> np.ndarray:
 
 def check_segments(tokens) -> np.ndarray:
     """Melody segments as an int32 array ``(n, 32)``, or a :class:`MusegenError` that says what is wrong.
+
+    Taught in chapter 02, section 5 (a MusicVAE for two-bar melodies).
 
     One segment ``(32,)`` or a batch ``(n, 32)``; each must start with a note or a rest, hold at least one
     note, and use only tokens of the melody vocabulary.
@@ -139,6 +147,8 @@ def check_segments(tokens) -> np.ndarray:
 
 def latent_path(z_start, z_end, steps: int, method: str = "slerp") -> np.ndarray:
     """``steps`` latent vectors from ``z_start`` to ``z_end``, both included: ``(steps, latent)``.
+
+    Taught in chapter 02, section 8 (walking the latent space).
 
     ``"lerp"`` is the straight line. ``"slerp"`` moves along the great circle while interpolating the
     length: for Gaussian latents in many dimensions, nearly all prior mass lies near a sphere of radius
@@ -180,6 +190,8 @@ def latent_path(z_start, z_end, steps: int, method: str = "slerp") -> np.ndarray
 def kl_per_dimension(mu, logvar) -> np.ndarray:
     """``KL(N(mu, exp(logvar)) || N(0, 1))`` per latent dimension, averaged over the batch, in nats.
 
+    Taught in chapter 02, section 4 (the KL term in closed form).
+
     >>> kl_per_dimension(np.zeros((2, 3)), np.zeros((2, 3))).tolist()
     [0.0, 0.0, 0.0]
     """
@@ -190,6 +202,8 @@ def kl_per_dimension(mu, logvar) -> np.ndarray:
 @keras.saving.register_keras_serializable(package="musegen")
 class MelodyVAE(keras.Model):
     """Bidirectional LSTM encoder to ``(mu, logvar)``; LSTM decoder conditioned on ``z``.
+
+    Taught in chapter 02, section 5 (a MusicVAE for two-bar melodies).
 
     Parameters
     ----------

@@ -15,6 +15,8 @@ __all__ = ["GanExplorer"]
 class GanExplorer(widgets.VBox):
     """Play with the chorale GAN's latents: a seed, the shared latent and each voice's own, the binarisation.
 
+    Taught in chapter 03, section 7 (the explorer).
+
     The seed draws the latent vectors; each "move" slider then adds a multiple of a fixed random unit
     direction to the shared latent or to one voice's private latent, so that moving the tenor's slider
     changes the tenor and nothing else, while moving the shared one changes the whole passage. "notes"

@@ -44,6 +44,8 @@ def _map_svg(background: np.ndarray, path: np.ndarray, current: np.ndarray, size
 class LatentExplorer(widgets.VBox):
     """Walk the melody VAE's latent space: interpolate between two melodies, sample the prior, add attributes.
 
+    Taught in chapter 02, section 9 (the explorer).
+
     Melodies A and B are two-bar segments of test chorales (pick the chorale and which segment) or the first
     two bars of an uploaded MIDI/MusicXML file. The slider ``alpha`` moves along the path between their
     codes (``slerp`` or ``lerp``, see :func:`~musegen_widgets.models.melody_vae.latent_path`); "Sample

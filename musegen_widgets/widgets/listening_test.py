@@ -32,6 +32,8 @@ _ANSWER_COLUMNS = [
 class ListeningTest(widgets.VBox):
     """A blind listening test: pairs of excerpts, one real and one generated, in random order, unlabelled.
 
+    Taught in chapter 04, section 8 (a blind listening test).
+
     Each trial plays two excerpts, one from the ``reference`` source and one from another source (the
     sources take turns), left and right at random, and asks ``question``. Each answer is written to a CSV
     file in ``folder`` the moment it is given (the whole file replaced atomically), so a kernel restart

@@ -35,6 +35,8 @@ def _probability_strip(probabilities: np.ndarray, steps_per_bar: int = 16) -> st
 class SamplerWidget(widgets.VBox):
     """Sliders that make a melody model write, and a :class:`ScoreView` that shows and plays the result.
 
+    Taught in chapter 01, section 7 (sampling).
+
     Temperature, the top-k / top-p cut, the length in bars and the seed are sliders; the primer (the music
     the model continues) is a test-split chorale's opening or an uploaded MIDI/MusicXML file; "Resample"
     draws with a new seed. Slider changes are debounced, so dragging resamples once, when the slider rests.

@@ -54,6 +54,8 @@ def _pianoroll_png(piece: encoding.Piece) -> bytes:
 class ScoreView(widgets.VBox):
     """Score, sound, piano roll and downloads of a piece, in one widget.
 
+    Taught in chapter 00, section 4 (seeing and hearing a chorale).
+
     Shows the engraved score (SVG), an audio player, a toggle for the piano roll, and download links for
     MIDI and MusicXML. :meth:`update` shows other music in the same view, which is what the sampling
     widgets of later chapters do.
