@@ -65,7 +65,7 @@ def bench_import() -> None:
 
 
 def bench_render() -> None:
-    from musegen_widgets import data, encoding, render
+    from musegen_widgets import data, music21_io, render
 
     import music21
     import verovio
@@ -97,7 +97,7 @@ def bench_render() -> None:
     verovio.enableLog(verovio.LOG_OFF)
 
     def via_musicxml(piece):
-        xml = music21.musicxml.m21ToXml.GeneralObjectExporter().parse(encoding.to_stream(piece)).decode()
+        xml = music21.musicxml.m21ToXml.GeneralObjectExporter().parse(music21_io.to_stream(piece)).decode()
         toolkit.loadData(xml)
         return toolkit.renderToSVG(1)
 
@@ -138,7 +138,7 @@ def bench_synth() -> None:
 
 
 def bench_score_view() -> None:
-    from musegen_widgets import data, encoding
+    from musegen_widgets import data, music21_io
     from musegen_widgets.widgets import ScoreView
 
     pieces = data.load_pieces("test")
@@ -146,10 +146,10 @@ def bench_score_view() -> None:
     update_ms = statistics.median(median_seconds(lambda p=p: view.update(p), 1) for p in pieces) * 1000
     report("ScoreView.update(chorale): score + audio + downloads (median)", update_ms, "ms")
     midi_ms = (
-        statistics.median(median_seconds(lambda p=p: encoding.midi_bytes(p), 1) for p in pieces[:10]) * 1000
+        statistics.median(median_seconds(lambda p=p: music21_io.midi_bytes(p), 1) for p in pieces[:10]) * 1000
     )
     xml_ms = (
-        statistics.median(median_seconds(lambda p=p: encoding.musicxml_bytes(p), 1) for p in pieces[:10])
+        statistics.median(median_seconds(lambda p=p: music21_io.musicxml_bytes(p), 1) for p in pieces[:10])
         * 1000
     )
     report("  of which MIDI bytes via music21 (median)", midi_ms, "ms")

@@ -3,7 +3,9 @@
 One module per concept, each taught in a chapter of the course:
 
 ``encoding``
-    Music as arrays: melody tokens, piano rolls, JSB-style frames, files (chapter 00).
+    Music as arrays: ``Piece``, melody tokens, piano rolls, JSB-style frames (chapter 00).
+``music21_io``
+    Reading and writing MIDI and MusicXML through music21 (chapter 00).
 ``data``
     The Bach chorales bundled with music21: cached, split, augmented, batched (chapter 00).
 ``files``

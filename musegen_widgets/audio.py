@@ -23,11 +23,10 @@ import io
 import os
 import wave
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from .encoding import STEPS_PER_QUARTER, midi_to_hz, to_piece
+from .encoding import STEPS_PER_QUARTER, MusicLike, midi_to_hz, to_piece
 from .errors import MusegenError
 
 __all__ = ["SAMPLE_RATE", "HARMONICS", "SOUNDFONT_VARIABLE", "synthesize", "wav_bytes", "player"]
@@ -77,10 +76,11 @@ def _note(pitch: int, n_samples: int, sample_rate: int) -> np.ndarray:
 
 
 def synthesize(
-    x: Any,
+    music: MusicLike,
+    *,
+    time_signature: str | None = None,
     tempo: float = 90.0,
     sample_rate: int = SAMPLE_RATE,
-    time_signature: str | None = None,
     soundfont: str | os.PathLike | None = None,
 ) -> np.ndarray:
     """The sound of a piece as float32 samples in [-1, 1].
@@ -89,7 +89,7 @@ def synthesize(
 
     Parameters
     ----------
-    x
+    music
         Anything :func:`musegen_widgets.encoding.to_piece` accepts (tokens, roll, frames, stream, file).
     tempo
         Quarter notes per minute.
@@ -120,7 +120,7 @@ def synthesize(
         raise MusegenError(f"sample rate {sample_rate} is not between 8000 and 96000")
     if soundfont is None:
         soundfont = os.environ.get(SOUNDFONT_VARIABLE) or None
-    piece = to_piece(x, time_signature)
+    piece = to_piece(music, time_signature=time_signature)
     seconds_per_step = 60.0 / tempo / STEPS_PER_QUARTER
     release = _RELEASE if soundfont is None else _SOUNDFONT_RELEASE
     length = int(round(piece.n_steps * seconds_per_step * sample_rate)) + int(release * sample_rate) + 1
@@ -147,14 +147,14 @@ def _soundfont_synth(path: str, modified: float, sample_rate: int):
         import tinysoundfont
     except ImportError:
         raise MusegenError(
-            f"{path}: playing a SoundFont needs the optional package tinysoundfont "
-            "(pip install --no-deps tinysoundfont)"
+            "playing a SoundFont needs the optional package tinysoundfont (pip install --no-deps tinysoundfont)",
+            path,
         ) from None
     synth = tinysoundfont.Synth(samplerate=sample_rate)
     try:
         soundfont_id = synth.sfload(path)
     except Exception:  # tinysoundfont reports any unreadable file with its own exception, naming no cause
-        raise MusegenError(f"{path}: not a SoundFont file that tinysoundfont can read") from None
+        raise MusegenError("not a SoundFont file that tinysoundfont can read", path) from None
     presets = [_CHOIR] + [p for p in range(128) if p != _CHOIR]
     for preset in presets:
         try:
@@ -162,15 +162,15 @@ def _soundfont_synth(path: str, modified: float, sample_rate: int):
                 return synth, soundfont_id, preset
         except RuntimeError:
             continue
-    raise MusegenError(f"{path}: the SoundFont has no instrument in bank 0")
+    raise MusegenError("the SoundFont has no instrument in bank 0", path)
 
 
 def _play_soundfont(piece, path: Path, seconds_per_step: float, sample_rate: int, length: int) -> np.ndarray:
     """Play every voice on its own channel, one event after another, mixed to mono."""
     if not path.is_file():
-        raise MusegenError(f"{path}: no such SoundFont file")
+        raise MusegenError("no such SoundFont file", path)
     if len(piece.voices) > 16:
-        raise MusegenError(f"{path}: a SoundFont plays at most 16 voices, this piece has {len(piece.voices)}")
+        raise MusegenError(f"a SoundFont plays at most 16 voices, this piece has {len(piece.voices)}", path)
     synth, soundfont_id, preset = _soundfont_synth(str(path), path.stat().st_mtime, sample_rate)
     events = []  # (sample, 0 = off before 1 = on, channel, pitch)
     for channel, notes in enumerate(piece.voices):
@@ -199,10 +199,11 @@ def _play_soundfont(piece, path: Path, seconds_per_step: float, sample_rate: int
 
 
 def wav_bytes(
-    x: Any,
+    music: MusicLike,
+    *,
+    time_signature: str | None = None,
     tempo: float = 90.0,
     sample_rate: int = SAMPLE_RATE,
-    time_signature: str | None = None,
     soundfont: str | os.PathLike | None = None,
 ) -> bytes:
     """A mono 16-bit WAV file (bytes) of :func:`synthesize`'s output, for players and downloads.
@@ -213,7 +214,9 @@ def wav_bytes(
     >>> wav_bytes(Piece(([[60, 0, 4]],)))[:4]
     b'RIFF'
     """
-    samples = synthesize(x, tempo, sample_rate, time_signature, soundfont)
+    samples = synthesize(
+        music, time_signature=time_signature, tempo=tempo, sample_rate=sample_rate, soundfont=soundfont
+    )
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as file:
         file.setnchannels(1)
@@ -223,11 +226,18 @@ def wav_bytes(
     return buffer.getvalue()
 
 
-def player(x: Any, tempo: float = 90.0, time_signature: str | None = None):
+def player(
+    music: MusicLike,
+    *,
+    time_signature: str | None = None,
+    tempo: float = 90.0,
+    soundfont: str | os.PathLike | None = None,
+):
     """An inline audio player (``IPython.display.Audio``) for a piece; works offline and on Binder.
 
     Taught in chapter 00, section 4 (seeing and hearing a chorale).
     """
     from IPython.display import Audio
 
-    return Audio(data=wav_bytes(x, tempo, time_signature=time_signature), rate=SAMPLE_RATE)
+    wav = wav_bytes(music, time_signature=time_signature, tempo=tempo, soundfont=soundfont)
+    return Audio(data=wav, rate=SAMPLE_RATE)

@@ -244,7 +244,7 @@ def _cache_bytes(processes: int = 2, progress: bool = True) -> tuple[bytes, dict
         for note in voice_notes.tolist()
     ]
     ids = [cid for cid, _ in kept]
-    groups, evidence = shared_tunes([encoding.encode(piece) for _, piece in kept])
+    groups, evidence = shared_tunes([encoding.encode_melody(piece) for _, piece in kept])
     tune = np.empty(len(ids), dtype=np.int32)
     for number, group in enumerate(groups):
         tune[group] = number
@@ -427,7 +427,7 @@ def load_melodies(split: str = "train", *, meter: str | None = None) -> list[np.
     >>> melody.ndim, bool(melody.max() < encoding.VOCAB_SIZE)
     (1, True)
     """
-    return [encoding.encode(piece) for piece in load_pieces(split, meter=meter)]
+    return [encoding.encode_melody(piece) for piece in load_pieces(split, meter=meter)]
 
 
 def load_melodies_split_by_path(split: str = "train") -> list[np.ndarray]:
@@ -441,7 +441,9 @@ def load_melodies_split_by_path(split: str = "train") -> list[np.ndarray]:
     """
     if split not in SPLITS:
         raise MusegenError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
-    return [encoding.encode(piece) for piece in load_pieces("all") if split_by_path(piece.title) == split]
+    return [
+        encoding.encode_melody(piece) for piece in load_pieces("all") if split_by_path(piece.title) == split
+    ]
 
 
 def load_pianorolls(split: str = "train", *, meter: str | None = None) -> list[np.ndarray]:
@@ -478,9 +480,11 @@ def transpose_melody(tokens: np.ndarray, semitones: int) -> np.ndarray:
     True
     """
     tokens = np.asarray(tokens)
-    is_note = tokens >= 2
-    moved = tokens + np.where(is_note, semitones, 0)
-    if is_note.any() and (moved[is_note].min() < 2 or moved[is_note].max() >= encoding.VOCAB_SIZE):
+    notes = encoding.is_note(tokens)
+    moved = tokens + np.where(notes, semitones, 0)
+    if notes.any() and (
+        moved[notes].min() < encoding.FIRST_PITCH_TOKEN or moved[notes].max() >= encoding.VOCAB_SIZE
+    ):
         raise MusegenError(f"transposing by {semitones} takes the melody outside {MIN_PITCH}-{MAX_PITCH}")
     return moved
 
@@ -492,7 +496,7 @@ def _pitch_range(music: np.ndarray) -> tuple[int, int, int, int]:
         used = np.flatnonzero(music.reshape(-1, music.shape[-1]).any(axis=0))
         allowed = (0, music.shape[-1] - 1)
     else:  # melody tokens: the first two are HOLD and REST
-        used, allowed = music[music >= 2], (2, encoding.VOCAB_SIZE - 1)
+        used, allowed = music[encoding.is_note(music)], (encoding.FIRST_PITCH_TOKEN, encoding.VOCAB_SIZE - 1)
     return (int(used.min()), int(used.max()), *allowed) if len(used) else (0, -1, *allowed)
 
 
@@ -504,7 +508,7 @@ def _fitting_shifts(music: np.ndarray, shifts: Iterable[int] = ALL_KEYS) -> list
 def _transposed(music: np.ndarray, semitones: int) -> np.ndarray:
     if music.dtype == bool:
         return np.roll(music, semitones, axis=-1)
-    return music + np.where(music >= 2, semitones, 0)
+    return music + np.where(encoding.is_note(music), semitones, 0)
 
 
 def transpositions(music: np.ndarray, shifts: Iterable[int] = ALL_KEYS) -> list[np.ndarray]:
@@ -564,7 +568,7 @@ def excerpts(collection: Sequence[np.ndarray], steps: int, hop: int | None = Non
         axis = 1 if music.ndim == 3 else 0
         for start in range(0, music.shape[axis] - steps + 1, hop):
             excerpt = music[:, start : start + steps] if axis else music[start : start + steps]
-            if excerpt.any() if music.dtype == bool else (excerpt >= 2).any():
+            if excerpt.any() if music.dtype == bool else encoding.is_note(excerpt).any():
                 cut.append(excerpt)
     if not cut:  # none: an empty stack of the right shape
         first = np.asarray(collection[0]) if len(collection) else np.zeros(0, np.int64)

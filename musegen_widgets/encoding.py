@@ -7,15 +7,16 @@ is the position in the bar.
 The common currency is :class:`Piece`: a few voices, each an integer array of notes ``(pitch, start, end)``
 in grid steps, plus the time signature. Every other form converts to and from it:
 
-* **melody tokens** (:func:`encode`, :func:`decode`): the top voice as events, like Magenta's MelodyRNN.
+* **melody tokens** (:func:`encode_melody`, :func:`decode_melody`): the top voice as events, like Magenta's
+  MelodyRNN.
   ``HOLD`` continues what sounds, ``REST`` starts a silence, and one note-on token per MIDI pitch from
   ``MIN_PITCH`` to ``MAX_PITCH``. A silence is one ``REST`` followed by ``HOLD`` tokens.
 * **piano roll** (:func:`encode_pianoroll`, :func:`decode_pianoroll`): boolean ``(voice, step, pitch)``.
   It cannot tell a held note from a repeated one.
 * **JSB-style frames** (:func:`encode_frames`, :func:`decode_frames`): the set of sounding pitches at each
   quarter note, voices merged, over the 88 piano keys. It loses rhythm finer than a quarter and the voices.
-* **music21 streams and files** (:func:`to_piece`, :func:`to_stream`, :func:`midi_bytes`,
-  :func:`musicxml_bytes`, :func:`write_midi`, :func:`write_musicxml`).
+* **anything else** (:func:`to_piece`): a music21 stream, or a MIDI or MusicXML file, read by
+  :mod:`musegen_widgets.music21_io`, which also writes them.
 
 Examples
 --------
@@ -23,22 +24,21 @@ Examples
 >>> piece = to_piece(tokens)
 >>> piece.voices[0].tolist()
 [[67, 0, 4], [69, 4, 6]]
->>> bool((encode(piece) == tokens).all())
+>>> bool((encode_melody(piece) == tokens).all())
 True
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
 from .errors import MusegenError
-from .files import write_atomically
 
 __all__ = [
     "STEPS_PER_QUARTER",
@@ -47,30 +47,28 @@ __all__ = [
     "REST",
     "MIN_PITCH",
     "MAX_PITCH",
+    "FIRST_PITCH_TOKEN",
     "VOCAB_SIZE",
     "PIANOROLL_LOW",
     "PIANOROLL_HIGH",
     "FRAME_LOW",
     "FRAME_HIGH",
     "Piece",
+    "MusicLike",
     "pitch_to_token",
     "token_to_pitch",
+    "is_note",
     "token_name",
     "midi_to_hz",
     "check_tokens",
-    "encode",
-    "decode",
+    "encode_melody",
+    "decode_melody",
     "encode_pianoroll",
     "decode_pianoroll",
     "encode_frames",
     "decode_frames",
+    "chord_segments",
     "to_piece",
-    "read",
-    "to_stream",
-    "midi_bytes",
-    "musicxml_bytes",
-    "write_midi",
-    "write_musicxml",
 ]
 
 STEPS_PER_QUARTER = 4
@@ -86,7 +84,9 @@ MIN_PITCH = 48
 """Lowest melody pitch with a note-on token (C3): chorale sopranos go down to A3 (57)."""
 MAX_PITCH = 95
 """Highest melody pitch with a note-on token (B6): chorale sopranos go up to A5 (81)."""
-VOCAB_SIZE = 2 + MAX_PITCH - MIN_PITCH + 1
+FIRST_PITCH_TOKEN = 2
+"""The note-on token of ``MIN_PITCH``; every token from it up starts a note (:func:`is_note`)."""
+VOCAB_SIZE = FIRST_PITCH_TOKEN + MAX_PITCH - MIN_PITCH + 1
 """Number of melody tokens: ``HOLD``, ``REST`` and one per pitch."""
 
 PIANOROLL_LOW = 24
@@ -98,8 +98,10 @@ FRAME_LOW = 21
 FRAME_HIGH = 108
 """MIDI pitch of the last frame column (C8)."""
 
-_MIDI_SUFFIXES = {".mid", ".midi"}
-_MUSICXML_SUFFIXES = {".xml", ".musicxml", ".mxl"}
+MusicLike = Union["Piece", np.ndarray, Sequence[int], str, os.PathLike]
+"""What every function that takes music accepts, under the one name ``music``: a :class:`Piece`, melody
+tokens, a piano roll or frames (arrays), a music21 stream, or the path of a MIDI or MusicXML file. Each
+becomes a :class:`Piece` through :func:`to_piece`."""
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def pitch_to_token(pitch: int) -> int:
         raise MusegenError(
             f"pitch {pitch} is outside the melody range {MIN_PITCH}-{MAX_PITCH}; transpose the melody"
         )
-    return int(pitch) - MIN_PITCH + 2
+    return int(pitch) - MIN_PITCH + FIRST_PITCH_TOKEN
 
 
 def token_to_pitch(token: int) -> int:
@@ -226,9 +228,20 @@ def token_to_pitch(token: int) -> int:
     >>> token_to_pitch(14)
     60
     """
-    if not 2 <= token < VOCAB_SIZE:
-        raise MusegenError(f"token {token} is not a note-on token (2-{VOCAB_SIZE - 1})")
-    return int(token) - 2 + MIN_PITCH
+    if not FIRST_PITCH_TOKEN <= token < VOCAB_SIZE:
+        raise MusegenError(f"token {token} is not a note-on token ({FIRST_PITCH_TOKEN}-{VOCAB_SIZE - 1})")
+    return int(token) - FIRST_PITCH_TOKEN + MIN_PITCH
+
+
+def is_note(tokens: Any) -> Any:
+    """Whether each token starts a note (not ``HOLD``, not ``REST``): ``tokens >= FIRST_PITCH_TOKEN``.
+
+    Taught in chapter 00, section 5 (three ways to write music as numbers).
+
+    >>> is_note(np.array([HOLD, REST, pitch_to_token(60)])).tolist()
+    [False, False, True]
+    """
+    return np.asarray(tokens) >= FIRST_PITCH_TOKEN
 
 
 def token_name(token: int) -> str:
@@ -275,16 +288,6 @@ def check_tokens(tokens: Any) -> np.ndarray:
     return tokens.astype(np.int64)
 
 
-def _melody_piece(tokens: np.ndarray, time_signature: str) -> Piece:
-    tokens = check_tokens(tokens)
-    events = np.flatnonzero(tokens != HOLD)
-    ends = np.append(events[1:], len(tokens))
-    is_note = tokens[events] >= 2
-    pitches = tokens[events][is_note] - 2 + MIN_PITCH
-    notes = np.stack([pitches, events[is_note], ends[is_note]], axis=1)
-    return Piece((notes,), time_signature, length=len(tokens))
-
-
 def _skyline(notes: np.ndarray, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
     """The top line: the highest sounding pitch per step (-1 for silence), and whether it starts there."""
     sounding = np.full(n_steps, -1)
@@ -297,14 +300,14 @@ def _skyline(notes: np.ndarray, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
     return sounding, onset
 
 
-def encode(source: Any) -> np.ndarray:
+def encode_melody(music: MusicLike) -> np.ndarray:
     """Melody tokens of the top voice of a piece, file or music21 stream.
 
     Taught in chapter 00, section 5 (three ways to write music as numbers).
 
     Parameters
     ----------
-    source
+    music
         Anything :func:`to_piece` accepts. Where the top voice has chords, their highest note is kept.
 
     Returns
@@ -317,7 +320,7 @@ def encode(source: Any) -> np.ndarray:
     MusegenError
         If there are no notes, or a pitch is outside ``MIN_PITCH``-``MAX_PITCH``.
     """
-    piece = to_piece(source)
+    piece = to_piece(music)
     notes = piece.voices[0] if piece.voices else np.zeros((0, 3), np.int64)
     if len(notes) == 0:
         raise MusegenError("the top voice has no notes to encode")
@@ -331,27 +334,33 @@ def encode(source: Any) -> np.ndarray:
         )
     previous = np.concatenate([[0], sounding[:-1]])
     tokens = np.full(piece.n_steps, HOLD, dtype=np.int64)
-    tokens[onset] = sounding[onset] - MIN_PITCH + 2
+    tokens[onset] = sounding[onset] - MIN_PITCH + FIRST_PITCH_TOKEN
     tokens[(sounding < 0) & (previous >= 0)] = REST
     return tokens
 
 
-def decode(tokens: Any, time_signature: str = "4/4"):
-    """A music21 score with one part from melody tokens (the inverse of :func:`encode`).
+def decode_melody(tokens: Any, *, time_signature: str = "4/4") -> Piece:
+    """A one-voice :class:`Piece` from melody tokens (the inverse of :func:`encode_melody`).
 
     Taught in chapter 00, section 5 (three ways to write music as numbers).
 
-    >>> score = decode(np.array([pitch_to_token(60), HOLD, REST, HOLD]))
-    >>> [(n.fullName, n.quarterLength) for n in score.flatten().notesAndRests][:2]
-    [('C-natural in octave 4 Eighth Note', 0.5), ('Eighth Rest', 0.5)]
+    >>> decode_melody(np.array([pitch_to_token(60), HOLD, REST, HOLD])).voices[0].tolist()
+    [[60, 0, 2]]
     """
-    return to_stream(_melody_piece(tokens, time_signature))
+    tokens = check_tokens(tokens)
+    events = np.flatnonzero(tokens != HOLD)
+    ends = np.append(events[1:], len(tokens))
+    notes = is_note(tokens[events])
+    pitches = tokens[events][notes] - FIRST_PITCH_TOKEN + MIN_PITCH
+    return Piece(
+        (np.stack([pitches, events[notes], ends[notes]], axis=1),), time_signature, length=len(tokens)
+    )
 
 
 # ------------------------------------------------------------------------------- piano roll, frames
 
 
-def encode_pianoroll(source: Any) -> np.ndarray:
+def encode_pianoroll(music: MusicLike) -> np.ndarray:
     """Boolean piano roll ``(voice, step, pitch)`` with pitch columns ``PIANOROLL_LOW``..``PIANOROLL_HIGH``.
 
     Taught in chapter 00, section 5 (three ways to write music as numbers).
@@ -360,7 +369,7 @@ def encode_pianoroll(source: Any) -> np.ndarray:
     >>> roll.shape, int(roll.sum())
     ((2, 4, 72), 6)
     """
-    piece = to_piece(source)
+    piece = to_piece(music)
     roll = np.zeros((len(piece.voices), piece.n_steps, PIANOROLL_HIGH - PIANOROLL_LOW + 1), dtype=bool)
     for voice, notes in enumerate(piece.voices):
         bad = (notes[:, 0] < PIANOROLL_LOW) | (notes[:, 0] > PIANOROLL_HIGH)
@@ -385,7 +394,7 @@ def _runs(active: np.ndarray) -> np.ndarray:
     return notes[order] if len(notes) else np.zeros((0, 3), np.int64)
 
 
-def decode_pianoroll(roll: Any, time_signature: str = "4/4") -> Piece:
+def decode_pianoroll(roll: Any, *, time_signature: str = "4/4") -> Piece:
     """A :class:`Piece` from a ``(voice, step, pitch)`` roll; each run of a pitch becomes one note.
 
     Taught in chapter 00, section 5 (three ways to write music as numbers).
@@ -402,7 +411,7 @@ def decode_pianoroll(roll: Any, time_signature: str = "4/4") -> Piece:
     return Piece(tuple(voices), time_signature, length=roll.shape[1])
 
 
-def encode_frames(source: Any) -> np.ndarray:
+def encode_frames(music: MusicLike) -> np.ndarray:
     """JSB-style frames: sounding pitches at each quarter note, all voices, as ``(quarter, 88)`` booleans.
 
     Taught in chapter 00, section 5 (three ways to write music as numbers).
@@ -413,7 +422,7 @@ def encode_frames(source: Any) -> np.ndarray:
     >>> encode_frames(Piece(([[60, 0, 8]], [[48, 4, 8]])))[:, [48 - FRAME_LOW, 60 - FRAME_LOW]].tolist()
     [[False, True], [True, True]]
     """
-    piece = to_piece(source)
+    piece = to_piece(music)
     frames = np.zeros((-(-piece.n_steps // STEPS_PER_QUARTER), FRAME_HIGH - FRAME_LOW + 1), dtype=bool)
     for notes in piece.voices:
         if len(notes) and ((notes[:, 0] < FRAME_LOW) | (notes[:, 0] > FRAME_HIGH)).any():
@@ -426,7 +435,7 @@ def encode_frames(source: Any) -> np.ndarray:
     return frames[sounding[0] :] if len(sounding) else frames[:0]
 
 
-def decode_frames(frames: Any, time_signature: str = "4/4") -> Piece:
+def decode_frames(frames: Any, *, time_signature: str = "4/4") -> Piece:
     """A :class:`Piece` from frames; the k-th highest pitch of each frame goes to voice k (top first).
 
     Taught in chapter 00, section 7 (bring your own music).
@@ -448,133 +457,13 @@ def decode_frames(frames: Any, time_signature: str = "4/4") -> Piece:
     return Piece(tuple(voices), time_signature, length=len(frames) * STEPS_PER_QUARTER)
 
 
-# ------------------------------------------------------------------------------- music21 and files
+# ------------------------------------------------------------------------ notation, and any input
 
 
-def to_piece(source: Any, time_signature: str | None = None) -> Piece:
-    """Convert any musical input of the course to a :class:`Piece`.
-
-    Taught in chapter 00, section 7 (bring your own music).
-
-    Parameters
-    ----------
-    source
-        A :class:`Piece`; melody tokens (1-D ints); a piano roll ``(voice, step, pitch)``; frames
-        ``(quarter, 88)`` booleans; a music21 stream; or the path of a MIDI or MusicXML file.
-    time_signature
-        For arrays, which carry none (default ``"4/4"``).
-
-    Raises
-    ------
-    MusegenError
-        For anything else, or a file that cannot be read; the message names the file.
-    """
-    if isinstance(source, Piece):
-        return source
-    if isinstance(source, (str, os.PathLike)):
-        return read(source)
-    if isinstance(source, (np.ndarray, list, tuple)):
-        array = np.asarray(source)
-        meter = time_signature or "4/4"
-        if array.ndim == 1:
-            return _melody_piece(array, meter)
-        if array.ndim == 3:
-            return decode_pianoroll(array, meter)
-        if array.ndim == 2 and array.shape[1] == FRAME_HIGH - FRAME_LOW + 1:
-            return decode_frames(array, meter)
-        raise MusegenError(
-            f"an array of shape {array.shape} is neither melody tokens (steps,), a piano roll "
-            "(voices, steps, pitches) nor frames (quarters, 88)"
-        )
-    import music21
-
-    if isinstance(source, music21.stream.Stream):
-        return _stream_piece(source)
-    raise MusegenError(f"cannot make music from a {type(source).__name__}")
-
-
-def read(path: str | os.PathLike) -> Piece:
-    """Read a MIDI or MusicXML file into a :class:`Piece`.
-
-    Taught in chapter 00, section 7 (bring your own music).
-
-    Raises
-    ------
-    MusegenError
-        If the file is missing, empty, truncated, not music, or has no notes; the message names the file.
-    """
-    import music21
-
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in _MIDI_SUFFIXES | _MUSICXML_SUFFIXES:
-        raise MusegenError(
-            "only MIDI (.mid, .midi) and MusicXML (.xml, .musicxml, .mxl) files are read", path
-        )
-    if not path.is_file():
-        raise MusegenError("no such file", path)
-    if path.stat().st_size == 0:
-        raise MusegenError("the file is empty", path)
-    if suffix in _MIDI_SUFFIXES and path.read_bytes()[:4] != b"MThd":
-        raise MusegenError("not a MIDI file (it does not start with 'MThd')", path)
-    try:
-        stream = music21.converter.parse(path, format="midi" if suffix in _MIDI_SUFFIXES else "musicxml")
-        piece = _stream_piece(stream)
-    except MusegenError as error:
-        raise MusegenError(str(error), path) from None
-    except Exception as error:  # music21 raises many types for broken files
-        raise MusegenError(
-            f"cannot be read as {'MIDI' if suffix in _MIDI_SUFFIXES else 'MusicXML'} "
-            f"({type(error).__name__}: {error})",
-            path,
-        ) from None
-    if piece.n_notes == 0:
-        raise MusegenError("the file has no notes", path)
-    title = stream.metadata.title if stream.metadata is not None and stream.metadata.title else path.stem
-    return Piece(piece.voices, piece.time_signature, title, piece.length)
-
-
-def _pickup_quarters(part) -> Fraction:
-    """Quarter notes missing from an incomplete first bar (a pickup), to pad at the front."""
-    measures = part.getElementsByClass("Measure")
-    if not measures:
-        return Fraction(0)
-    first = measures[0]
-    if first.paddingLeft:
-        return Fraction(first.paddingLeft)
-    missing = Fraction(first.barDuration.quarterLength) - Fraction(first.duration.quarterLength)
-    return missing if first.number == 0 and missing > 0 else Fraction(0)
-
-
-def _stream_piece(stream) -> Piece:
-    import music21
-
-    signatures = list(stream.recurse().getElementsByClass(music21.meter.TimeSignature))
-    time_signature = signatures[0].ratioString if signatures else "4/4"
-    parts = list(stream.getElementsByClass(music21.stream.Part)) or [stream]
-    pad = _pickup_quarters(parts[0]) if parts else Fraction(0)
-    voices = []
-    for part in parts:
-        notes = []
-        for element in part.stripTies(inPlace=False).flatten().notes:
-            length = Fraction(element.duration.quarterLength)
-            if element.duration.isGrace or length == 0:
-                continue
-            onset = pad + Fraction(element.offset)
-            start = round(onset * STEPS_PER_QUARTER)
-            end = max(round((onset + length) * STEPS_PER_QUARTER), start + 1)
-            for pitch in element.pitches:
-                notes.append((pitch.midi, start, end))
-        voices.append(
-            np.array(sorted(notes, key=lambda n: (n[1], n[0], n[2])), dtype=np.int64).reshape(-1, 3)
-        )
-    voices = [v for v in voices if len(v)] or voices[:1]
-    length = round((pad + Fraction(stream.highestTime)) * STEPS_PER_QUARTER)
-    return Piece(tuple(voices), time_signature, length=length)
-
-
-def _segments(notes: np.ndarray, n_steps: int, bar: int | None) -> list[tuple[int, int, list]]:
+def chord_segments(notes: np.ndarray, n_steps: int, bar: int | None) -> list[tuple[int, int, list]]:
     """Cut a voice where anything changes (and at barlines): ``(start, end, [(pitch, tie_in, tie_out)])``.
+
+    Taught in chapter 00, section 4 (seeing and hearing a chorale).
 
     This makes any voice, even one with overlapping notes, a sequence of chords and rests tied together,
     which both music notation and Humdrum need.
@@ -605,74 +494,53 @@ def _segments(notes: np.ndarray, n_steps: int, bar: int | None) -> list[tuple[in
     return segments
 
 
-def to_stream(source: Any, time_signature: str | None = None):
-    """A music21 score (one part per voice, with measures) for anything :func:`to_piece` accepts.
+def to_piece(music: MusicLike, *, time_signature: str | None = None) -> Piece:
+    """Convert any musical input of the course to a :class:`Piece`.
 
     Taught in chapter 00, section 7 (bring your own music).
+
+    Parameters
+    ----------
+    music
+        A :class:`Piece`; melody tokens (1-D ints); a piano roll ``(voice, step, pitch)``; frames
+        ``(quarter, 88)`` booleans; a batch of one melody ``(1, steps)`` or one roll ``(1, voices, steps,
+        pitches)``, as the models return them; a music21 stream; or the path of a MIDI or MusicXML file.
+    time_signature
+        For arrays, which carry none (default ``"4/4"``).
+
+    Raises
+    ------
+    MusegenError
+        For anything else, or a file that cannot be read; the message names the file.
     """
+    if isinstance(music, Piece):
+        return music
+    if isinstance(music, (str, os.PathLike)):
+        from .music21_io import read
+
+        return read(music)
+    if isinstance(music, (np.ndarray, list, tuple)):
+        array = np.asarray(music)
+        meter = time_signature or "4/4"
+        if array.ndim == 1:
+            return decode_melody(array, time_signature=meter)
+        if array.ndim == 2 and array.shape[1] == FRAME_HIGH - FRAME_LOW + 1:
+            return decode_frames(array, time_signature=meter)
+        if array.ndim == 3:
+            return decode_pianoroll(array, time_signature=meter)
+        if array.ndim in (2, 4):  # a batch of melodies or piano rolls, as the models return them
+            if len(array) != 1:
+                kind = "melodies" if array.ndim == 2 else "piano rolls"
+                raise MusegenError(f"a batch of {len(array)} {kind} (shape {array.shape}): pick one with [0]")
+            return to_piece(array[0], time_signature=time_signature)
+        raise MusegenError(
+            f"an array of shape {array.shape} is neither melody tokens (steps,), a piano roll "
+            "(voices, steps, pitches) nor frames (quarters, 88)"
+        )
     import music21
 
-    piece = to_piece(source, time_signature)
-    score = music21.stream.Score()
-    if piece.title:
-        score.insert(0, music21.metadata.Metadata(title=piece.title))
-    for notes in piece.voices:
-        part = music21.stream.Part()
-        part.insert(0, music21.meter.TimeSignature(piece.time_signature))
-        for start, end, chord in _segments(notes, piece.n_steps, piece.steps_per_bar):
-            length = Fraction(end - start, STEPS_PER_QUARTER)
-            if not chord:
-                element = music21.note.Rest(quarterLength=length)
-            else:
-                element = (
-                    music21.note.Note(chord[0][0], quarterLength=length)
-                    if len(chord) == 1
-                    else music21.chord.Chord([p for p, _, _ in chord], quarterLength=length)
-                )
-                tie_in = any(t for _, t, _ in chord)
-                tie_out = any(t for _, _, t in chord)
-                if tie_in or tie_out:
-                    kind = "continue" if tie_in and tie_out else ("stop" if tie_in else "start")
-                    element.tie = music21.tie.Tie(kind)
-            part.insert(Fraction(start, STEPS_PER_QUARTER), element)
-        score.insert(0, part)
-    score.makeNotation(inPlace=True)
-    return score
+    if isinstance(music, music21.stream.Stream):
+        from .music21_io import stream_to_piece
 
-
-def midi_bytes(source: Any, tempo: float = 90.0) -> bytes:
-    """A standard MIDI file (bytes) for anything :func:`to_piece` accepts, at ``tempo`` quarter notes per minute.
-
-    Taught in chapter 00, section 7 (bring your own music).
-    """
-    import music21
-
-    score = to_stream(source)
-    score.parts[0].insert(0, music21.tempo.MetronomeMark(number=tempo))
-    return music21.midi.translate.streamToMidiFile(score).writestr()
-
-
-def musicxml_bytes(source: Any) -> bytes:
-    """A MusicXML document (bytes) for anything :func:`to_piece` accepts.
-
-    Taught in chapter 00, section 7 (bring your own music).
-    """
-    import music21
-
-    return music21.musicxml.m21ToXml.GeneralObjectExporter().parse(to_stream(source))
-
-
-def write_midi(source: Any, path: str | os.PathLike, tempo: float = 90.0) -> Path:
-    """Write a MIDI file atomically (to a temporary file, then renamed); returns the path.
-
-    Taught in chapter 00, section 7 (bring your own music).
-    """
-    return write_atomically(path, midi_bytes(source, tempo))
-
-
-def write_musicxml(source: Any, path: str | os.PathLike) -> Path:
-    """Write a MusicXML file atomically (to a temporary file, then renamed); returns the path.
-
-    Taught in chapter 00, section 7 (bring your own music).
-    """
-    return write_atomically(path, musicxml_bytes(source))
+        return stream_to_piece(music)
+    raise MusegenError(f"cannot make music from a {type(music).__name__}")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .encoding import is_note
 from .errors import MusegenError
 
 __all__ = [
@@ -51,7 +52,7 @@ def excerpts(*splits: str) -> list[np.ndarray]:
         for split in splits
         for excerpt in data.excerpts(data.load_melodies(split, meter="4/4"), STEPS)
     ]
-    return [melody for melody in cut if (melody >= 2).sum() >= 2]
+    return [melody for melody in cut if is_note(melody).sum() >= 2]
 
 
 def _real(*splits: str) -> Callable[[int, int], list[np.ndarray]]:
@@ -123,7 +124,12 @@ def _gan_soprano(n: int, seed: int) -> list[np.ndarray]:
         shared = np.random.default_rng(s).standard_normal(gan.shared_latent)  # the first passage's own
         sopranos = gan.generate(passages_per_melody, seed=s, shared_z=shared)[:, :1].copy()
         sopranos[..., :lowest] = False
-        return np.concatenate([encoding.encode(encoding.decode_pianoroll(roll, "4/4")) for roll in sopranos])
+        return np.concatenate(
+            [
+                encoding.encode_melody(encoding.decode_pianoroll(roll, time_signature="4/4"))
+                for roll in sopranos
+            ]
+        )
 
     return draw(one, n, seed)
 
@@ -138,7 +144,7 @@ def draw(sample: Callable[[int], np.ndarray], n: int, seed: int) -> list[np.ndar
     melodies = []
     for s in range(seed, seed + 3 * n):
         melody = np.asarray(sample(s))
-        if (melody >= 2).sum() >= 2:
+        if is_note(melody).sum() >= 2:
             melodies.append(melody)
             if len(melodies) == n:
                 return melodies

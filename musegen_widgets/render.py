@@ -15,11 +15,10 @@ a music21 stream, a MIDI or MusicXML path, or a :class:`~musegen_widgets.encodin
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import numpy as np
 
-from .encoding import Piece, _segments, to_piece
+from .encoding import MusicLike, Piece, chord_segments, to_piece
 from .errors import MusegenError
 
 __all__ = ["score_svg", "pianoroll", "to_mei", "VOICE_COLOURS", "VOICE_NAMES"]
@@ -109,7 +108,7 @@ def _voice_events(notes: np.ndarray, n_steps: int, bar: int, skip: int = 0) -> l
     """
     bars: list[list[Event]] = [[] for _ in range(-(-n_steps // bar))]
     covered = skip
-    for start, end, chord in _segments(notes, n_steps, bar):
+    for start, end, chord in chord_segments(notes, n_steps, bar):
         if end <= skip:
             continue
         start = max(start, skip)  # only silence lies before skip: it is the earliest note in any voice
@@ -229,7 +228,7 @@ def _system_starts(slices: list[int], line_width: int, accidentals: int, names_w
     return starts - {0}
 
 
-def to_mei(x: Any, time_signature: str | None = None, width: int | None = None) -> str:
+def to_mei(music: MusicLike, *, time_signature: str | None = None, width: int | None = None) -> str:
     """MEI text of a piece, one staff per voice, ready for verovio.
 
     Taught in chapter 00, section 4 (seeing and hearing a chorale).
@@ -246,7 +245,7 @@ def to_mei(x: Any, time_signature: str | None = None, width: int | None = None) 
     >>> '<keySig sig="2s"/>' in mei and '<note pname="c" oct="4" accid.ges="s" dur="4"/>' in mei
     True
     """
-    piece = to_piece(x, time_signature)
+    piece = to_piece(music, time_signature=time_signature)
     if piece.n_notes == 0:
         raise MusegenError("there are no notes to engrave")
     voices, n_steps, bar = piece.voices, piece.n_steps, piece.steps_per_bar
@@ -303,14 +302,16 @@ def _toolkit():
     return verovio.toolkit()
 
 
-def score_svg(x: Any, width: int = 2000, scale: int = 40, time_signature: str | None = None) -> str:
+def score_svg(
+    music: MusicLike, *, time_signature: str | None = None, width: int = 2000, scale: int = 40
+) -> str:
     """An engraved score as SVG text, via verovio (no MuseScore or LilyPond needed).
 
     Taught in chapter 00, section 4 (seeing and hearing a chorale).
 
     Parameters
     ----------
-    x
+    music
         Melody tokens, a piano roll, frames, a music21 stream, a MIDI/MusicXML path, or a ``Piece``.
     width
         Page width in verovio units (tenths of a millimetre at scale 100); systems break to fit.
@@ -341,7 +342,7 @@ def score_svg(x: Any, width: int = 2000, scale: int = 40, time_signature: str | 
         raise MusegenError(f"page width must be a whole number from 100 to 100000, got {width!r}")
     if not (isinstance(scale, (int, np.integer)) and 1 <= scale <= 1000):
         raise MusegenError(f"scale must be a whole number of percent from 1 to 1000, got {scale!r}")
-    mei = to_mei(x, time_signature, width)
+    mei = to_mei(music, time_signature=time_signature, width=width)
     toolkit = _toolkit()
     toolkit.setOptions(
         {
@@ -365,14 +366,14 @@ def score_svg(x: Any, width: int = 2000, scale: int = 40, time_signature: str | 
     return svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
 
 
-def pianoroll(x: Any, time_signature: str | None = None, ax=None):
+def pianoroll(music: MusicLike, *, time_signature: str | None = None, ax=None):
     """A piano-roll plot: time in bars across, pitch up, one colour per voice.
 
     Taught in chapter 00, section 5 (three ways to write music as numbers).
 
     Parameters
     ----------
-    x
+    music
         Anything :func:`score_svg` accepts.
     ax
         A matplotlib axes to draw into; a new figure is made when omitted.
@@ -385,7 +386,7 @@ def pianoroll(x: Any, time_signature: str | None = None, ax=None):
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch, Rectangle
 
-    piece = to_piece(x, time_signature)
+    piece = to_piece(music, time_signature=time_signature)
     if ax is None:
         figure = Figure(figsize=(10, 3.2), layout="constrained")
         ax = figure.add_subplot()

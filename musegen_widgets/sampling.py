@@ -83,7 +83,7 @@ def _primer_tokens(primer: Any) -> np.ndarray:
         return np.array([encoding.REST])  # start from silence on a downbeat
     if isinstance(primer, np.ndarray | list | tuple) and np.asarray(primer).ndim == 1:
         return encoding.check_tokens(np.asarray(primer))
-    return encoding.encode(primer)  # a file, a stream or a Piece: its top voice
+    return encoding.encode_melody(primer)  # a file, a stream or a Piece: its top voice
 
 
 def sample_with_probabilities(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import io
 import json
 import os
 import sys
@@ -32,6 +33,8 @@ __all__ = [
     "train_frame_lstm",
     "train_melody_vae",
     "train_chorale_gan",
+    "read_history",
+    "plot_history",
     "MODELS",
 ]
 
@@ -82,31 +85,17 @@ def _write_weights(model, name: str, folder: Path, record: dict) -> Path:
     return final
 
 
-MELODY_MODELS = {
-    # name: (class name in musegen_widgets.models, configuration, tiny configuration for fast mode, epochs)
-    "melody_lstm": (
-        "MelodyLSTM",
-        {"units": 256, "n_layers": 2, "embedding": 64, "dropout": 0.15},
-        {"units": 16, "n_layers": 1, "embedding": 8, "dropout": 0.15},
-        18,
-    ),
-    "melody_tcn": (
-        "MelodyTCN",
-        {"channels": 64, "kernel_size": 3, "dilations": [1, 2, 4, 8, 16, 32] * 2, "dropout": 0.2},
-        {"channels": 8, "kernel_size": 2, "dilations": [1, 2], "dropout": 0.2},
-        16,
-    ),
-}
-
-
 def train_melody_model(
     name: str = "melody_lstm",
+    *,
     fast: bool = False,
     folder: Path | None = None,
     epochs: int | None = None,
+    config: dict | None = None,
     seed: int = 0,
 ) -> dict:
-    """Train one of :data:`MELODY_MODELS` on melody tokens with transposition augmentation.
+    """Train ``melody_lstm`` or ``melody_tcn`` (:data:`~musegen_widgets.models.RECIPES`) on melody tokens in
+    every key.
 
     Taught in chapter 01, section 5 (training).
 
@@ -120,15 +109,14 @@ def train_melody_model(
     from . import models
     from .metrics import sequence_nll
 
-    class_name, config, fast_config, default_epochs = MELODY_MODELS[name]
-    epochs = default_epochs if epochs is None else epochs
+    recipe, epochs, config = _settings(name, fast, epochs, config)
     keras.utils.set_random_seed(seed)
     train = data.load_melodies("train")
     valid = data.load_melodies("valid")
     if fast:
-        train, valid, epochs, config = train[:8], valid[:4], 2, fast_config
+        train, valid = train[:8], valid[:4]
     augmented = data.augmented(train)
-    model = getattr(models, class_name)(**config)
+    model = getattr(models, recipe.model_class)(**config)
     steps_per_epoch = _n_batches(augmented, batch_size=32)
     model.compile(
         optimizer=keras.optimizers.AdamW(
@@ -164,8 +152,13 @@ def frame_batches(sequences, batch_size: int, seed: int) -> list[tuple[np.ndarra
 
 
 def train_frame_lstm(
-    fast: bool = False, folder: Path | None = None, epochs: int | None = None, seed: int = 0
-):
+    *,
+    fast: bool = False,
+    folder: Path | None = None,
+    epochs: int | None = None,
+    config: dict | None = None,
+    seed: int = 0,
+) -> dict:
     """Train :class:`~musegen_widgets.models.frames.FrameLSTM` on JSB-style frames, all 12 transpositions.
 
     Taught in chapter 01, section 8 (polyphony).
@@ -176,11 +169,10 @@ def train_frame_lstm(
     from .models.frames import FrameLSTM, IndependentFrames
 
     keras.utils.set_random_seed(seed)
-    config = {"units": 192, "n_layers": 2, "dropout": 0.3}
-    epochs = 20 if epochs is None else epochs
+    _, epochs, config = _settings("frame_lstm", fast, epochs, config)
     train, valid = data.load_frames("train"), data.load_frames("valid")
     if fast:
-        train, valid, epochs, config = train[:8], valid[:4], 2, {"units": 16, "n_layers": 1, "dropout": 0.3}
+        train, valid = train[:8], valid[:4]
     augmented = data.augmented(train)
     model = FrameLSTM(**config)
     model(np.zeros((1, 2, model.n_pitches), np.float32))
@@ -207,28 +199,13 @@ def train_frame_lstm(
     return _finish("frame_lstm", model, config, history, test_nll, seconds, _destination(folder, fast))
 
 
-_VAE_SIZES = {"latent": 32, "encoder_units": 128, "decoder_units": 256, "embedding": 64}
-_VAE_FAST_SIZES = {"latent": 8, "encoder_units": 16, "decoder_units": 16, "embedding": 8}
-_VAE_CURED = {"beta": 0.2, "free_bits": 0.25}
-_PLAIN_ELBO = {"beta": 1.0, "free_bits": 0.0, "anneal_steps": 0}
-
-VAE_MODELS = {
-    # name: (configuration, tiny configuration for fast mode, epochs)
-    # beta < 1 and free bits keep the latent in use; the "collapsed" run is the plain ELBO, for chapter 02
-    "melody_vae": (
-        {**_VAE_SIZES, **_VAE_CURED, "anneal_steps": 2000},
-        {**_VAE_FAST_SIZES, **_VAE_CURED, "anneal_steps": 10},
-        12,
-    ),
-    "melody_vae_collapsed": ({**_VAE_SIZES, **_PLAIN_ELBO}, {**_VAE_FAST_SIZES, **_PLAIN_ELBO}, 6),
-}
-
-
 def train_melody_vae(
     name: str = "melody_vae",
+    *,
     fast: bool = False,
     folder: Path | None = None,
     epochs: int | None = None,
+    config: dict | None = None,
     seed: int = 0,
 ) -> dict:
     """Train a :class:`~musegen_widgets.models.melody_vae.MelodyVAE` on two-bar segments, every key.
@@ -244,12 +221,11 @@ def train_melody_vae(
 
     from .models.melody_vae import MelodyVAE, load_segments
 
-    config, fast_config, default_epochs = VAE_MODELS[name]
-    epochs = default_epochs if epochs is None else epochs
+    _, epochs, config = _settings(name, fast, epochs, config)
     keras.utils.set_random_seed(seed)
     train, valid = load_segments("train", augment=True), load_segments("valid")
     if fast:
-        train, valid, epochs, config = train[:512], valid[:64], 2, fast_config
+        train, valid = train[:512], valid[:64]
     rng = np.random.default_rng(seed)
     model = MelodyVAE(**config)
     batch_size = 128
@@ -279,47 +255,17 @@ def train_melody_vae(
         "history": history,
         "model": model,
     }
-    destination = _destination(folder, fast)
-    if destination is not None:
-        record = {key: result[key] for key in result if key not in ("history", "model")}
-        record["built_by"] = f"python -m musegen_widgets.train {name}"
-        record["keras"] = keras.__version__
-        _write_weights(model, name, Path(destination), record)
-        (Path(destination) / f"{name}.history.json").write_text(json.dumps(history, indent=1) + "\n")
-        _plot_vae_history(history, Path(destination) / f"{name}.curve.png", title=name)
+    _save(name, result, _destination(folder, fast))
     return result
 
 
-def _plot_vae_history(history: dict, path: Path, title: str) -> None:
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9, 3.2), layout="constrained")
-    for ax, key, label in zip(
-        figure.subplots(1, 3),
-        ("reconstruction", "kl", "accuracy"),
-        ("reconstruction (nats / segment)", "KL (nats / segment)", "token accuracy (teacher forced)"),
-    ):
-        ax.plot(history["epoch"], history[key], marker="o", label="train")
-        ax.plot(history["epoch"], history[f"val_{key}"], marker="o", label="valid")
-        ax.set(xlabel="epoch", ylabel=label)
-    ax.legend()
-    figure.suptitle(title)
-    figure.savefig(path, dpi=90)
-
-
-GAN_CONFIG = {
-    "shared_latent": 32,
-    "voice_latent": 16,
-    "channels": 64,
-    "gp_weight": 10.0,
-    "critic_steps": 5,
-    "learning_rate": 5e-4,
-}
-GAN_FAST_CONFIG = {"shared_latent": 8, "voice_latent": 4, "channels": 8, "gp_weight": 10.0, "critic_steps": 2}
-
-
 def train_chorale_gan(
-    fast: bool = False, folder: Path | None = None, epochs: int | None = None, seed: int = 0
+    *,
+    fast: bool = False,
+    folder: Path | None = None,
+    epochs: int | None = None,
+    config: dict | None = None,
+    seed: int = 0,
 ) -> dict:
     """Train :class:`~musegen_widgets.models.chorale_gan.ChoraleGAN` (WGAN-GP) on two-bar passages, every key.
 
@@ -336,10 +282,10 @@ def train_chorale_gan(
     from .models.chorale_gan import ChoraleGAN
 
     keras.utils.set_random_seed(seed)
-    config, epochs = GAN_CONFIG, 10 if epochs is None else epochs
+    _, epochs, config = _settings("chorale_gan", fast, epochs, config)
     rolls = data.augmented(roll_excerpts("train", hop=16))
     if fast:
-        rolls, epochs, config = rolls[:256], 2, GAN_FAST_CONFIG
+        rolls = rolls[:256]
     rolls = rolls[np.random.default_rng(seed).permutation(len(rolls))]
     model = ChoraleGAN(**config)
     model.compile()
@@ -381,31 +327,8 @@ def train_chorale_gan(
         "history": history,
         "model": model,
     }
-    destination = _destination(folder, fast)
-    if destination is not None:
-        record = {key: result[key] for key in ("config", "train_seconds", "quality")}
-        record["built_by"] = "python -m musegen_widgets.train chorale_gan"
-        record["keras"] = keras.__version__
-        _write_weights(model, "chorale_gan", Path(destination), record)
-        (Path(destination) / "chorale_gan.history.json").write_text(json.dumps(history, indent=1) + "\n")
-        _plot_gan_history(history, Path(destination) / "chorale_gan.curve.png")
+    _save("chorale_gan", result, _destination(folder, fast))
     return result
-
-
-def _plot_gan_history(history: dict, path: Path) -> None:
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9, 3.2), layout="constrained")
-    left, right = figure.subplots(1, 2)
-    left.plot(history["epoch"], history["wasserstein"], marker="o", label="critic's Wasserstein estimate")
-    left.plot(history["epoch"], history["gradient_penalty"], marker="o", label="gradient penalty")
-    left.set(xlabel="epoch", title="critic")
-    left.legend(fontsize="small")
-    for name, values in history["quality"].items():
-        right.plot(history["epoch"], values, marker="o", label=name.replace("_", " "))
-    right.set(xlabel="epoch", title="MuseGAN metrics of 500 samples (mean over voices)")
-    right.legend(fontsize="small")
-    figure.savefig(path, dpi=90)
 
 
 def _destination(folder: Path | None, fast: bool) -> Path | None:
@@ -470,9 +393,7 @@ def _fit(
 
 
 def _finish(name: str, model, config: dict, history: dict, test_nll: float, seconds: float, folder) -> dict:
-    """The training result; with a ``folder``, also the weights, manifest entry, history and curve plot."""
-    import keras
-
+    """The training result of a sequence model; with a ``folder``, saved there (:func:`_save`)."""
     best = history["best_epoch"]
     result = {
         "config": config,
@@ -484,58 +405,140 @@ def _finish(name: str, model, config: dict, history: dict, test_nll: float, seco
         "history": history,
         "model": model,
     }
-    if folder is not None:
-        folder = Path(folder)
-        record = {
-            key: result[key] for key in ("config", "best_epoch", "valid_nll", "test_nll", "train_seconds")
-        }
-        record["built_by"] = f"python -m musegen_widgets.train {name}"
-        record["keras"] = keras.__version__
-        _write_weights(model, name, folder, record)
-        (folder / f"{name}.history.json").write_text(json.dumps(history, indent=1) + "\n")
-        _plot_history(history, folder / f"{name}.curve.png", title=type(model).__name__)
+    _save(name, result, folder)
     return result
 
 
-def train_melody_lstm(
-    fast: bool = False, folder: Path | None = None, epochs: int | None = None, seed: int = 0
-):
-    """:func:`train_melody_model` for the melody LSTM of chapter 01.
+def train_melody_lstm(**settings) -> dict:
+    """:func:`train_melody_model` for the melody LSTM of chapter 01 (the same keyword arguments).
 
     Taught in chapter 01, section 5 (training).
     """
-    return train_melody_model("melody_lstm", fast=fast, folder=folder, epochs=epochs, seed=seed)
+    return train_melody_model("melody_lstm", **settings)
 
 
-def train_melody_tcn(
-    fast: bool = False, folder: Path | None = None, epochs: int | None = None, seed: int = 0
-):
+def train_melody_tcn(**settings) -> dict:
     """:func:`train_melody_model` for the dilated-convolution melody model of chapter 01.
 
     Taught in chapter 01, section 6 (without recurrence).
     """
-    return train_melody_model("melody_tcn", fast=fast, folder=folder, epochs=epochs, seed=seed)
+    return train_melody_model("melody_tcn", **settings)
 
 
-def _plot_history(history: dict, path: Path, title: str) -> None:
+def _settings(name: str, fast: bool, epochs: int | None, config: dict | None):
+    """The recipe of ``name``, and the epochs and configuration of this run: the tiny ones for ``fast``."""
+    from .models import RECIPES
+
+    recipe = RECIPES[name]
+    if fast:
+        return recipe, 2 if epochs is None else epochs, config or recipe.fast_config
+    return recipe, recipe.epochs if epochs is None else epochs, config or recipe.config
+
+
+def _save(name: str, result: dict, folder: Path | None) -> None:
+    """Write a run into ``folder`` (if any): weights with their manifest entry, history, and curve plot."""
+    if folder is None:
+        return
+    import keras
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(6, 3.2), layout="constrained")
-    ax = figure.add_subplot()
-    ax.plot(history["epoch"], history["train_loss"], marker="o", label="train (augmented, with dropout)")
-    ax.plot(history["epoch"], history["valid_nll"], marker="o", label="valid (whole chorales)")
-    ax.set(xlabel="epoch", ylabel=history["unit"], title=title)
-    ax.legend()
-    figure.savefig(path, dpi=90)
+    folder = Path(folder)
+    record = {key: value for key, value in result.items() if key not in ("history", "model", "unit")}
+    record["built_by"] = f"python -m musegen_widgets.train {name}"
+    record["keras"] = keras.__version__
+    _write_weights(result["model"], name, folder, record)
+    history = json.dumps(result["history"], indent=1) + "\n"
+    files.write_atomically(folder / f"{name}.history.json", history.encode())
+    figure = Figure(figsize=(4 + 2.5 * _panels(result["history"]), 3.2), layout="constrained")
+    plot_history(name, figure.subplots(1, _panels(result["history"])), history=result["history"])
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=90)
+    files.write_atomically(folder / f"{name}.curve.png", png.getvalue())
+
+
+def read_history(name: str, folder: str | os.PathLike | None = None) -> dict:
+    """The per-epoch history a training run wrote beside its weights (``data/NAME.history.json``).
+
+    Taught in chapter 01, section 5 (training).
+    """
+    path = Path(folder if folder is not None else files.data_dir()) / f"{name}.history.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise MusegenError(
+            f"no training history; train it with `python -m musegen_widgets.train {name}`", path
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise MusegenError(f"the history is not valid JSON ({error}); retrain or delete it", path) from None
+
+
+def _panels(history: dict) -> int:
+    return 3 if "reconstruction" in history else 2 if "wasserstein" in history else 1
+
+
+def plot_history(name: str, ax=None, *, history: dict | None = None):
+    """Draw a training run's curves; returns the axes (a sequence of them for the VAE and the GAN).
+
+    Taught in chapter 01, section 5 (training).
+
+    Parameters
+    ----------
+    name
+        The model (``"melody_lstm"``, ``"melody_vae"``, ...): its history is read with :func:`read_history`.
+    ax
+        Where to draw: one matplotlib axes for a sequence model, three for a VAE (reconstruction, KL,
+        accuracy), two for the GAN (the critic, the samples' MuseGAN metrics); default: a new figure.
+    history
+        A run's ``result["history"]`` instead of the shipped one (a run of your own).
+    """
+    history = read_history(name) if history is None else history
+    panels = _panels(history)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(1, panels, figsize=(4 + 2.5 * panels, 3.2), layout="constrained")
+    axes = [ax] if panels == 1 and not isinstance(ax, (list, tuple, np.ndarray)) else list(np.ravel(ax))
+    if len(axes) != panels:
+        raise MusegenError(f"the history of {name} needs {panels} axes to draw on, got {len(axes)}")
+    epochs = history["epoch"]
+    if panels == 1:
+        axes[0].plot(epochs, history["train_loss"], marker="o", label="train (all keys, with dropout)")
+        axes[0].plot(epochs, history["valid_nll"], marker="o", label="valid (whole chorales)")
+        axes[0].set(xlabel="epoch", ylabel=history["unit"], title=name)
+    elif panels == 3:
+        for axis, key, label in zip(
+            axes,
+            ("reconstruction", "kl", "accuracy"),
+            ("reconstruction (nats / segment)", "KL (nats / segment)", "teacher-forced accuracy"),
+        ):
+            axis.plot(epochs, history[key], marker="o", label="train (z sampled)")
+            axis.plot(epochs, history[f"val_{key}"], marker="o", label="valid (z = mu)")
+            axis.set(xlabel="epoch", title=label)
+        if "beta" in history:
+            axes[1].plot(
+                epochs, np.array(history["beta"]) * 100, color="grey", linestyle=":", label="beta x 100"
+            )
+    else:
+        axes[0].plot(epochs, history["wasserstein"], marker="o", label="critic: E[f(real)] − E[f(fake)]")
+        axes[0].plot(epochs, history["gradient_penalty"], marker="o", label="gradient penalty")
+        axes[0].set(xlabel="epoch", title="the critic's estimate of the distance")
+        for metric, values in history["quality"].items():
+            axes[1].plot(epochs, values, marker="o", label=metric.replace("_", " "))
+        axes[1].set(xlabel="epoch", title="MuseGAN metrics of the samples, mean over voices")
+    for axis in axes[:2]:
+        axis.legend(fontsize="small")
+    return axes[0] if panels == 1 else axes
 
 
 MODELS = {
     "melody_lstm": train_melody_lstm,
     "melody_tcn": train_melody_tcn,
     "frame_lstm": train_frame_lstm,
-    **{name: functools.partial(train_melody_vae, name) for name in VAE_MODELS},
+    "melody_vae": functools.partial(train_melody_vae, "melody_vae"),
+    "melody_vae_collapsed": functools.partial(train_melody_vae, "melody_vae_collapsed"),
     "chorale_gan": train_chorale_gan,
 }
+"""Name -> the function that trains it (``python -m musegen_widgets.train NAME``)."""
 
 
 def main(argv: list[str] | None = None) -> int:

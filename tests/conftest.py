@@ -16,7 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from musegen_widgets import encoding
+from musegen_widgets import music21_io
 
 import pytest
 from samples import GOOD_TOKENS, sine_soundfont
@@ -24,7 +24,7 @@ from samples import GOOD_TOKENS, sine_soundfont
 
 @pytest.fixture
 def good_midi(tmp_path: Path) -> Path:
-    return encoding.write_midi(GOOD_TOKENS, tmp_path / "good.mid")
+    return music21_io.write_midi(GOOD_TOKENS, tmp_path / "good.mid")
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def bad_files(tmp_path: Path, good_midi: Path) -> dict[str, Path]:
         "truncated.mid": good_midi.read_bytes()[:30],
         "not_midi.mid": b"This is a text file that someone renamed.\n" * 3,
         "malformed.musicxml": b"<?xml version='1.0'?><score-partwise><part-list><score-part id='P1'>",
-        "no_notes.musicxml": encoding.musicxml_bytes(GOOD_TOKENS)
+        "no_notes.musicxml": music21_io.musicxml_bytes(GOOD_TOKENS)
         .replace(b"<note", b"<!--note")
         .replace(b"</note>", b"</note-->"),
         "picture.png": b"\x89PNG\r\n\x1a\n",

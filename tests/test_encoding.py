@@ -1,4 +1,4 @@
-from musegen_widgets import encoding
+from musegen_widgets import encoding, music21_io
 from musegen_widgets.encoding import HOLD, MAX_PITCH, MIN_PITCH, REST, Piece
 from musegen_widgets.errors import MusegenError
 
@@ -32,14 +32,14 @@ def melody_tokens(draw, max_events=12):
 
 @given(melody_tokens())
 def test_tokens_to_piece_and_back_is_exact(tokens):
-    assert np.array_equal(encoding.encode(encoding.to_piece(tokens)), tokens)
+    assert np.array_equal(encoding.encode_melody(encoding.to_piece(tokens)), tokens)
 
 
 @settings(max_examples=25, deadline=None)
 @given(melody_tokens(max_events=8), st.sampled_from(["4/4", "3/4", "3/2"]))
 def test_tokens_through_music21_stream_are_exact(tokens, meter):
-    score = encoding.decode(tokens, time_signature=meter)
-    assert np.array_equal(encoding.encode(score), tokens)
+    score = music21_io.to_stream(encoding.decode_melody(tokens, time_signature=meter))
+    assert np.array_equal(encoding.encode_melody(score), tokens)
 
 
 def _trim_trailing_silence(tokens):
@@ -56,9 +56,9 @@ def test_tokens_through_midi_and_musicxml_files_are_exact(tmp_path_factory, toke
     # Only the silence after the last note may differ: music21 reads files with the last bar filled up.
     folder = tmp_path_factory.mktemp("files")
     expected = _trim_trailing_silence(tokens)
-    midi = encoding.encode(encoding.write_midi(tokens, folder / "m.mid"))
+    midi = encoding.encode_melody(music21_io.write_midi(tokens, folder / "m.mid"))
     assert np.array_equal(_trim_trailing_silence(midi), expected)
-    musicxml = encoding.encode(encoding.write_musicxml(tokens, folder / "m.musicxml"))
+    musicxml = encoding.encode_melody(music21_io.write_musicxml(tokens, folder / "m.musicxml"))
     assert np.array_equal(_trim_trailing_silence(musicxml), expected)
 
 
@@ -75,14 +75,14 @@ def test_pickup_is_padded_to_a_downbeat():
     m1.append(music21.note.Note("C5", quarterLength=3))
     part.append([m0, m1])
     melody.insert(0, part)
-    tokens = encoding.encode(melody)
+    tokens = encoding.encode_melody(melody)
     assert tokens[:8].tolist() == [REST] + [HOLD] * 7  # two quarters of padding on a 16th grid
     assert encoding.token_name(tokens[8]) == "G4" and encoding.token_name(tokens[12]) == "C5"
 
 
 def test_skyline_keeps_the_highest_note_of_chords():
     piece = Piece(([[60, 0, 4], [64, 0, 4], [67, 0, 2]],))
-    assert encoding.encode(piece).tolist() == [
+    assert encoding.encode_melody(piece).tolist() == [
         encoding.pitch_to_token(67),
         HOLD,
         encoding.pitch_to_token(64),
@@ -138,7 +138,7 @@ def test_stream_and_piece_agree_on_a_chorale():
     score = music21.corpus.parse("bach/bwv269")
     piece = encoding.to_piece(score)
     assert len(piece.voices) == 4 and piece.time_signature == "3/4"
-    back = encoding.to_piece(encoding.to_stream(piece))
+    back = encoding.to_piece(music21_io.to_stream(piece))
     assert back == piece
 
 
@@ -149,7 +149,9 @@ def test_stream_and_piece_agree_on_a_chorale():
         (np.array([], dtype=int), "no tokens"),
         (np.array([1.5, 2.0]), "integer"),
         (np.zeros(encoding.MAX_STEPS + 1, dtype=int), "longer than"),
-        (np.zeros((3, 5)), "neither melody tokens"),
+        (np.zeros((3, 5), int), r"a batch of 3 melodies .*pick one with \[0\]"),
+        (np.zeros((2, 4, 32, 72), bool), r"a batch of 2 piano rolls .*pick one with \[0\]"),
+        (np.zeros((2, 2, 2, 2, 2)), "neither melody tokens"),
         ({"not": "music"}, "cannot make music"),
     ],
 )
@@ -158,9 +160,17 @@ def test_bad_arrays_raise_project_errors(bad, message):
         encoding.to_piece(bad)
 
 
+def test_a_batch_of_one_is_the_piece_in_it():
+    melody = np.array([[encoding.pitch_to_token(60), HOLD, REST, HOLD]])
+    assert encoding.to_piece(melody) == encoding.to_piece(melody[0])
+    roll = np.zeros((1, 4, 16, 72), bool)
+    roll[0, 0, :8, 40] = True
+    assert encoding.to_piece(roll) == encoding.decode_pianoroll(roll[0])
+
+
 def test_out_of_range_pitch_says_to_transpose():
     with pytest.raises(MusegenError, match="transpose"):
-        encoding.encode(Piece(([[30, 0, 4]],)))
+        encoding.encode_melody(Piece(([[30, 0, 4]],)))
     with pytest.raises(MusegenError, match="transpose"):
         encoding.pitch_to_token(MAX_PITCH + 1)
 
@@ -189,18 +199,18 @@ def test_bad_pieces_raise():
 def test_bad_files_name_the_file_and_the_problem(bad_files, name, message):
     path = bad_files[name]
     with pytest.raises(MusegenError, match=message) as raised:
-        encoding.read(path)
+        music21_io.read(path)
     assert str(path) in str(raised.value)
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(MusegenError, match="no such file"):
-        encoding.read(tmp_path / "nowhere.mid")
+        music21_io.read(tmp_path / "nowhere.mid")
 
 
 def test_good_midi_file_reads(good_midi):
-    assert np.array_equal(encoding.encode(good_midi), GOOD_TOKENS)
-    assert encoding.read(good_midi).title == "good"
+    assert np.array_equal(encoding.encode_melody(good_midi), GOOD_TOKENS)
+    assert music21_io.read(good_midi).title == "good"
 
 
 def test_writes_are_atomic(tmp_path, monkeypatch):
@@ -212,6 +222,6 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
 
     monkeypatch.setattr(encoding.os, "replace", broken)
     with pytest.raises(RuntimeError):
-        encoding.write_midi(GOOD_TOKENS, target)
+        music21_io.write_midi(GOOD_TOKENS, target)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.mid"]

@@ -51,7 +51,7 @@ def test_the_gan_soprano_is_the_top_voice_of_four_gan_passages_in_a_row():
     def pitches_in_time_order(notes):
         return [int(pitch) for pitch in notes[np.argsort(notes[:, 1], kind="stable"), 0]]
 
-    sopranos = [encoding.decode_pianoroll(roll, "4/4").voices[0] for roll in rolls]
+    sopranos = [encoding.decode_pianoroll(roll, time_signature="4/4").voices[0] for roll in rolls]
     expected = [p for notes in sopranos for p in pitches_in_time_order(notes) if p >= encoding.MIN_PITCH]
     assert len(expected) < sum(len(notes) for notes in sopranos)  # this seed has a note below C3, left out
     assert pitches_in_time_order(encoding.to_piece(melody).voices[0]) == expected

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from musegen_widgets import data, files
+from musegen_widgets import data, files, music21_io
 from musegen_widgets.encoding import HOLD, REST, VOCAB_SIZE, pitch_to_token
 from musegen_widgets.errors import MusegenError
 from musegen_widgets.models.melody_vae import (
@@ -199,7 +199,6 @@ def test_attribute_vector_points_from_low_to_high():
 
 
 def test_latent_explorer_interpolates_samples_and_keeps_working(trained):
-    from musegen_widgets import encoding
     from musegen_widgets.widgets import LatentExplorer
 
     model = trained[1]["model"]
@@ -221,10 +220,10 @@ def test_latent_explorer_interpolates_samples_and_keeps_working(trained):
     explorer.upload["A"].value = (upload("<i>tune&.mid", b"not a midi file"),)
     assert "&lt;i&gt;tune&amp;.mid: not a MIDI file" in explorer.message.value  # named, and escaped
     assert (explorer.tokens == shown).all()
-    short = encoding.midi_bytes(np.array([pitch_to_token(60)] + [HOLD] * 15))
+    short = music21_io.midi_bytes(np.array([pitch_to_token(60)] + [HOLD] * 15))
     explorer.upload["B"].value = (upload("short.mid", short),)
     assert "no two bars" in explorer.message.value
-    good = encoding.midi_bytes(np.array(([pitch_to_token(67)] + [HOLD] * 3) * 8))
+    good = music21_io.midi_bytes(np.array(([pitch_to_token(67)] + [HOLD] * 3) * 8))
     explorer.upload["B"].value = (upload("good.mid", good),)
     assert explorer.message.value == ""
     assert np.allclose(

@@ -1,7 +1,7 @@
 import re
 from xml.etree import ElementTree
 
-from musegen_widgets import data, encoding, render
+from musegen_widgets import data, encoding, music21_io, render
 from musegen_widgets.errors import MusegenError
 
 import numpy as np
@@ -31,10 +31,10 @@ def test_all_inputs_render(good_midi, tmp_path):
     import music21
 
     piece = data.load_pieces("test")[0]
-    xml = encoding.write_musicxml(piece, tmp_path / "c.musicxml")
+    xml = music21_io.write_musicxml(piece, tmp_path / "c.musicxml")
     for x in (
         piece,
-        encoding.to_stream(piece),
+        music21_io.to_stream(piece),
         encoding.encode_pianoroll(piece),
         xml,
         good_midi,

@@ -1,7 +1,7 @@
 import base64
 import re
 
-from musegen_widgets import data, encoding
+from musegen_widgets import data, encoding, music21_io
 from musegen_widgets.errors import MusegenError
 from musegen_widgets.widgets import ScoreView
 
@@ -28,7 +28,7 @@ def test_score_view_shows_score_audio_and_downloads(tmp_path):
     assert b"<score-partwise" in files[f"{name}.musicxml"]
     midi = tmp_path / "d.mid"
     midi.write_bytes(files[f"{name}.mid"])
-    assert encoding.read(midi) == piece
+    assert music21_io.read(midi) == piece
     assert "ScoreView(Piece(4 voices" in repr(view)
 
 
@@ -131,7 +131,6 @@ def test_sampler_widget_shows_bad_settings_as_a_message(ngram):
 
 
 def test_sampler_widget_survives_a_model_that_writes_only_rests():
-    from musegen_widgets import encoding
     from musegen_widgets.widgets import SamplerWidget
 
     class Silent:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..encoding import HOLD
+from ..encoding import FIRST_PITCH_TOKEN, HOLD
 from ..errors import MusegenError
 
 __all__ = ["note_events", "shared_runs", "longest_copied_run"]
@@ -27,7 +27,7 @@ def note_events(tokens) -> list[tuple[int, int]]:
     tokens = np.asarray(tokens)
     events, previous = [], None
     for step in np.flatnonzero(tokens != HOLD):
-        if tokens[step] >= 2:
+        if tokens[step] >= FIRST_PITCH_TOKEN:
             length = 1
             while step + length < len(tokens) and tokens[step + length] == HOLD:
                 length += 1

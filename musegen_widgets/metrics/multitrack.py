@@ -179,14 +179,14 @@ def multitrack_metrics(rolls, steps_per_bar: int = 16) -> dict[str, np.ndarray]:
     }
 
 
-def voice_range_share(rolls, reference_rolls) -> np.ndarray:
-    """Per voice, the share of sounding notes-steps of ``rolls`` inside that voice's pitch range in the reference.
+def voice_range_share(reference_rolls, rolls) -> np.ndarray:
+    """Per voice, the share of sounding note-steps of ``rolls`` inside that voice's pitch range in ``reference_rolls``.
 
     Taught in chapter 04, section 7 (four voices).
 
     >>> reference = np.zeros((1, 4, 16, 72), bool); reference[0, :, :, 30:40] = True
     >>> rolls = np.zeros((1, 4, 16, 72), bool); rolls[0, 0, :8, 35] = True; rolls[0, 0, 8:, 50] = True
-    >>> voice_range_share(rolls, reference)[0]
+    >>> voice_range_share(reference, rolls)[0]
     np.float64(0.5)
     """
     rolls, reference = np.asarray(rolls, bool), np.asarray(reference_rolls, bool)
@@ -223,5 +223,5 @@ def compare_multitrack(reference_rolls, rolls, tolerance: float = 0.2) -> dict[s
         }
         for name in reference
     }
-    table["voice_range"] = {"generated": voice_range_share(rolls, reference_rolls)}
+    table["voice_range"] = {"generated": voice_range_share(reference_rolls, rolls)}
     return table

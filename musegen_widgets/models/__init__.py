@@ -22,12 +22,15 @@ Reproduce a model's weights with ``python -m musegen_widgets.train NAME``.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 
 from .. import files
 from ..errors import MusegenError
 
 __all__ = [
     "load_pretrained",
+    "Recipe",
+    "RECIPES",
     "PRETRAINED",
     "MelodyLSTM",
     "MelodyTCN",
@@ -37,14 +40,71 @@ __all__ = [
     "ChoraleGAN",
 ]
 
-PRETRAINED = {
-    "melody_lstm": "MelodyLSTM",
-    "melody_tcn": "MelodyTCN",
-    "frame_lstm": "FrameLSTM",
-    "melody_vae": "MelodyVAE",
-    "melody_vae_collapsed": "MelodyVAE",
-    "chorale_gan": "ChoraleGAN",
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a shipped model is built and trained: its class, its settings, a tiny version for CI, its epochs.
+
+    Taught in chapter 01, section 5 (training). ``python -m musegen_widgets.train NAME`` reads
+    :data:`RECIPES`; a learner who wants other settings passes ``config=`` to the training function.
+    """
+
+    model_class: str
+    config: dict
+    fast_config: dict
+    epochs: int
+
+
+_VAE_SIZES = {"latent": 32, "encoder_units": 128, "decoder_units": 256, "embedding": 64}
+_VAE_FAST_SIZES = {"latent": 8, "encoder_units": 16, "decoder_units": 16, "embedding": 8}
+_VAE_CURED = {"beta": 0.2, "free_bits": 0.25}  # beta < 1 and free bits keep the latent in use
+_PLAIN_ELBO = {"beta": 1.0, "free_bits": 0.0, "anneal_steps": 0}  # for chapter 02's collapsed twin
+
+RECIPES = {
+    "melody_lstm": Recipe(
+        "MelodyLSTM",
+        {"units": 256, "n_layers": 2, "embedding": 64, "dropout": 0.15},
+        {"units": 16, "n_layers": 1, "embedding": 8, "dropout": 0.15},
+        18,
+    ),
+    "melody_tcn": Recipe(
+        "MelodyTCN",
+        {"channels": 64, "kernel_size": 3, "dilations": [1, 2, 4, 8, 16, 32] * 2, "dropout": 0.2},
+        {"channels": 8, "kernel_size": 2, "dilations": [1, 2], "dropout": 0.2},
+        16,
+    ),
+    "frame_lstm": Recipe(
+        "FrameLSTM",
+        {"units": 192, "n_layers": 2, "dropout": 0.3},
+        {"units": 16, "n_layers": 1, "dropout": 0.3},
+        20,
+    ),
+    "melody_vae": Recipe(
+        "MelodyVAE",
+        {**_VAE_SIZES, **_VAE_CURED, "anneal_steps": 2000},
+        {**_VAE_FAST_SIZES, **_VAE_CURED, "anneal_steps": 10},
+        12,
+    ),
+    "melody_vae_collapsed": Recipe(
+        "MelodyVAE", {**_VAE_SIZES, **_PLAIN_ELBO}, {**_VAE_FAST_SIZES, **_PLAIN_ELBO}, 6
+    ),
+    "chorale_gan": Recipe(
+        "ChoraleGAN",
+        {
+            "shared_latent": 32,
+            "voice_latent": 16,
+            "channels": 64,
+            "gp_weight": 10.0,
+            "critic_steps": 5,
+            "learning_rate": 5e-4,
+        },
+        {"shared_latent": 8, "voice_latent": 4, "channels": 8, "gp_weight": 10.0, "critic_steps": 2},
+        10,
+    ),
 }
+"""Every shipped model: name -> :class:`Recipe`."""
+
+PRETRAINED = {name: recipe.model_class for name, recipe in RECIPES.items()}
 """Shipped weights: name -> model class."""
 
 _MODULES = {

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from ..encoding import HOLD, REST, VOCAB_SIZE
+from ..encoding import HOLD, REST, VOCAB_SIZE, is_note
 from ..errors import MusegenError
 from ..numerics import draw_from_logits, log_softmax, lstm_step
 from .melody_inputs import as_numpy
@@ -140,7 +140,7 @@ def check_segments(tokens) -> np.ndarray:
         )
     if (array[:, 0] == HOLD).any():
         raise MusegenError("a segment must start with a note or a rest, not HOLD (it holds nothing)")
-    if not (array >= 2).any(axis=1).all():
+    if not is_note(array).any(axis=1).all():
         raise MusegenError("a segment of rests only has no melody to encode")
     return array.astype(np.int32)
 

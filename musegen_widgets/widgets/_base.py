@@ -45,6 +45,6 @@ def uploaded_tokens(upload: dict) -> np.ndarray:
         path = Path(folder) / name
         path.write_bytes(bytes(upload["content"]))
         try:
-            return encoding.encode(path)
+            return encoding.encode_melody(path)
         except MusegenError as error:
             raise MusegenError(str(error).replace(str(path), name)) from None

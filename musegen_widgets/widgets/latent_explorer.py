@@ -71,7 +71,8 @@ class LatentExplorer(widgets.VBox):
 
         self.model, self.debounce, self._timer = model, debounce, None
         self._segments = {
-            piece.title: segments([encoding.encode(piece)]) for piece in data.load_pieces("test", meter="4/4")
+            piece.title: segments([encoding.encode_melody(piece)])
+            for piece in data.load_pieces("test", meter="4/4")
         }
         self._segments = {cid: cut for cid, cut in self._segments.items() if len(cut)}
         test = np.concatenate(list(self._segments.values()))
@@ -79,7 +80,7 @@ class LatentExplorer(widgets.VBox):
         self._center = codes.mean(axis=0)
         self._axes = np.linalg.svd(codes - self._center, full_matrices=False)[2][:2]
         self._background = (codes - self._center) @ self._axes.T
-        notes = test >= 2
+        notes = encoding.is_note(test)
         pitches = np.where(notes, test, np.nan)
         self.attributes = {
             "note density": attribute_vector(codes, notes.sum(axis=1)),
@@ -190,7 +191,7 @@ class LatentExplorer(widgets.VBox):
         try:
             code = self.code()
             tokens = self.model.decode(code, temperature=self.temperature.value, seed=self.seed.value)[0]
-            if not (tokens >= 2).any():
+            if not encoding.is_note(tokens).any():
                 raise MusegenError("this code decodes to rests only: move a slider or raise the temperature")
             self.view.update(tokens, title=self._title(), time_signature="4/4")
             self.tokens = tokens

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
+from .. import encoding
 from ..errors import MusegenError
 from ._base import debounced, error_html, uploaded_tokens
 from .score_view import ScoreView
@@ -135,7 +136,7 @@ class SamplerWidget(widgets.VBox):
         )
         self.tokens = tokens
         self.probabilities.value = _probability_strip(probabilities)
-        if not (tokens >= 2).any():  # HOLD and REST only
+        if not encoding.is_note(tokens).any():  # HOLD and REST only
             raise MusegenError(
                 f"with these settings (seed {self.seed.value}) the model wrote only rests: "
                 "try another seed, a higher temperature or a primer"

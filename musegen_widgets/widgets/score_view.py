@@ -6,11 +6,11 @@ import base64
 import html
 import io
 import re
-from typing import Any
 
 import ipywidgets as widgets
 
-from .. import audio, encoding, render
+from .. import audio, encoding, music21_io, render
+from ..encoding import MusicLike
 from ..errors import MusegenError
 
 __all__ = ["ScoreView"]
@@ -31,7 +31,7 @@ def _download_link(data: bytes, filename: str, mime: str, label: str) -> str:
 def _downloads_html(piece: encoding.Piece, title: str, tempo: float) -> str:
     filename = _safe_filename(title)
     try:
-        midi, musicxml = encoding.midi_bytes(piece, tempo), encoding.musicxml_bytes(piece)
+        midi, musicxml = music21_io.midi_bytes(piece, tempo=tempo), music21_io.musicxml_bytes(piece)
     except Exception as error:  # music21 cannot write some odd notation; the score and sound still work
         return f"<i>no downloads for this music ({html.escape(type(error).__name__)}: {html.escape(str(error))})</i>"
     links = _download_link(midi, f"{filename}.mid", "audio/midi", "MIDI")
@@ -62,7 +62,7 @@ class ScoreView(widgets.VBox):
 
     Parameters
     ----------
-    x
+    music
         Anything :func:`musegen_widgets.encoding.to_piece` accepts: melody tokens, a piano roll, frames, a
         music21 stream, a MIDI or MusicXML path, or a ``Piece``; ``None`` for an empty view that
         :meth:`update` fills later.
@@ -76,11 +76,16 @@ class ScoreView(widgets.VBox):
     Raises
     ------
     MusegenError
-        If ``x`` is not music the course can show; the message says why.
+        If ``music`` is not music the course can show; the message says why.
     """
 
     def __init__(
-        self, x: Any, title: str | None = None, tempo: float = 90.0, time_signature: str | None = None
+        self,
+        music: MusicLike | None = None,
+        *,
+        title: str | None = None,
+        time_signature: str | None = None,
+        tempo: float = 90.0,
     ):
         self._title = widgets.HTML()
         self._score = widgets.HTML(layout=widgets.Layout(width="100%", overflow="auto"))
@@ -95,17 +100,19 @@ class ScoreView(widgets.VBox):
         super().__init__([self._title, controls, self._score, self._roll])
         self.tempo = tempo
         self.piece: encoding.Piece | None = None
-        if x is not None:
-            self.update(x, title, time_signature)
+        if music is not None:
+            self.update(music, title=title, time_signature=time_signature)
 
-    def update(self, x: Any, title: str | None = None, time_signature: str | None = None) -> None:
+    def update(
+        self, music: MusicLike, *, title: str | None = None, time_signature: str | None = None
+    ) -> None:
         """Show other music. On bad input, raise :class:`MusegenError` and keep showing the old music."""
-        piece = encoding.to_piece(x, time_signature)
+        piece = encoding.to_piece(music, time_signature=time_signature)
         if piece.n_notes == 0:
             raise MusegenError("there are no notes to show")
         title = piece.title if title is None else title
         svg = render.score_svg(piece)
-        wav = audio.wav_bytes(piece, self.tempo)
+        wav = audio.wav_bytes(piece, tempo=self.tempo)
         # score and sound computed: now swap them in, so a failure above leaves the old view intact
         self.piece = piece
         self._title.value = f"<b>{html.escape(title)}</b>" if title else ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from musegen_widgets import encoding
+from musegen_widgets import music21_io
 
 import pytest
 
@@ -86,7 +86,7 @@ def test_chapter_00_score_view(page, lab_url, artifacts, tmp_path):
         path = tmp_path / f"download{suffix}"
         download.value.save_as(path)
         assert download.value.suggested_filename.endswith(suffix)
-        pieces.append(encoding.read(path))
+        pieces.append(music21_io.read(path))
     assert pieces[0] == pieces[1] and pieces[0].n_notes > 100
 
     # the chorale menu drives a view: the score and the sound change

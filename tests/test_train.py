@@ -1,0 +1,50 @@
+import json
+
+from musegen_widgets import files, models, train
+from musegen_widgets.errors import MusegenError
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+
+def test_every_shipped_model_has_a_recipe_the_manifest_agrees_with():
+    manifest = files.read_manifest()
+    assert set(models.RECIPES) == set(train.MODELS) == set(models.PRETRAINED)
+    for name, recipe in models.RECIPES.items():
+        entry = manifest[f"{name}.weights.h5"]
+        assert entry["config"] == json.loads(json.dumps(recipe.config)), name  # what the shipped run used
+        assert entry["built_by"] == f"python -m musegen_widgets.train {name}"
+        assert recipe.epochs >= len(train.read_history(name)["epoch"]) >= 1
+
+
+@pytest.mark.parametrize(
+    ("name", "panels"), [("melody_lstm", 1), ("frame_lstm", 1), ("melody_vae", 3), ("chorale_gan", 2)]
+)
+def test_plot_history_draws_each_kind_of_run(name, panels):
+    drawn = train.plot_history(name)
+    axes = [drawn] if panels == 1 else drawn
+    assert len(axes) == panels
+    epochs = len(train.read_history(name)["epoch"])
+    assert all(len(line.get_xdata()) == epochs for axis in axes for line in axis.get_lines()[:2])
+    matplotlib.pyplot.close("all")
+
+
+def test_plot_history_of_a_run_of_your_own_on_your_axes():
+    history = {"epoch": [1, 2], "train_loss": [1.0, 0.5], "valid_nll": [0.9, 0.7], "unit": "nats"}
+    figure, ax = matplotlib.pyplot.subplots()
+    assert train.plot_history("mine", ax, history=history) is ax
+    assert [list(line.get_ydata()) for line in ax.get_lines()] == [[1.0, 0.5], [0.9, 0.7]]
+    with pytest.raises(MusegenError, match="needs 3 axes"):
+        train.plot_history("melody_vae", ax)
+    matplotlib.pyplot.close("all")
+
+
+def test_read_history_names_a_missing_or_broken_file(tmp_path):
+    with pytest.raises(MusegenError, match="no training history") as raised:
+        train.read_history("melody_lstm", tmp_path)
+    assert "melody_lstm.history.json" in str(raised.value)
+    (tmp_path / "melody_lstm.history.json").write_text("{oops")
+    with pytest.raises(MusegenError, match="not valid JSON"):
+        train.read_history("melody_lstm", tmp_path)
