@@ -39,7 +39,7 @@ def test_generate_is_repeatable_and_decodes_three_ways(trained):
     assert rolls.shape == (3, VOICES, STEPS, PITCHES) and rolls.dtype == bool
     assert np.array_equal(rolls, model.generate(3, seed=4))
     probabilities = model.probabilities(3, seed=4)
-    assert np.allclose(probabilities.sum(axis=-1) <= 1 + 1e-5, True)  # pitches share one softmax with a rest
+    assert (probabilities.sum(axis=-1) <= 1 + 1e-5).all()  # pitches share one softmax with a rest
     assert np.array_equal(rolls, smoothest_notes(probabilities, 2.0))  # the default: smoothed, 2 nats
     assert np.array_equal(model.generate(3, seed=4, notes="threshold", threshold=0.01), probabilities > 0.01)
     sampled = model.generate(200, seed=1, notes="sampled")
@@ -133,8 +133,12 @@ def test_gan_explorer_moves_one_voice_and_keeps_working(trained):
     explorer.threshold.value = 0.95  # nothing passes: a message, the last passage stays
     assert "no notes with these settings" in explorer.message.value and np.array_equal(explorer.roll, shown)
     explorer.notes.value = "smoothed"
-    assert explorer.message.value == "" or "no notes" in explorer.message.value
-    assert (explorer.roll.sum(axis=-1) <= 1).all()
+    shared_z, voice_z = explorer.latents()
+    expected = model.generate(1, shared_z=shared_z, voice_z=voice_z)[0]  # what the explorer should show
+    if expected.any():
+        assert explorer.message.value == "" and np.array_equal(explorer.roll, expected)
+    else:  # the tiny model may smooth everything away: then it says so and keeps the last passage
+        assert "no notes" in explorer.message.value and np.array_equal(explorer.roll, shown)
     explorer.new_button.click()
     assert explorer.seed.value == 1 and "seed 1" in repr(explorer)
 

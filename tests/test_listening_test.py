@@ -26,9 +26,9 @@ def test_answers_are_saved_at_once_and_a_restart_continues(tmp_path):
     sources_per_trial = [{test.plan[t]["left"][0], test.plan[t]["right"][0]} for t in range(6)]
     assert all("real" in pair and len(pair) == 2 for pair in sources_per_trial)  # real against a model
     assert {next(iter(pair - {"real"})) for pair in sources_per_trial} == {"model A", "model B"}
-    assert test._left.value[:4] == b"RIFF" and test._right.value[:4] == b"RIFF"
+    assert test.left_player.value[:4] == b"RIFF" and test.right_player.value[:4] == b"RIFF"
 
-    test._buttons[0].click()
+    test.buttons[0].click()
     test.answer("right")
     lines = (tmp_path / "listening_test.csv").read_text().splitlines()
     assert len(lines) == 3 and lines[0].startswith("trial,question,left_source")
@@ -38,7 +38,7 @@ def test_answers_are_saved_at_once_and_a_restart_continues(tmp_path):
     assert len(again.answers) == 2 and "trial 3 of 6" in again.progress.value
     for _ in range(4):
         again.answer("left")
-    assert all(button.disabled for button in again._buttons)
+    assert all(button.disabled for button in again.buttons)
     assert "model A" in again.results_html.value  # revealed at the end
     again.answer("left")
     assert "finished" in again.message.value and len(again.answers) == 6

@@ -12,7 +12,7 @@ from samples import GOOD_TOKENS, upload
 
 
 def downloads(view: ScoreView) -> dict[str, bytes]:
-    links = re.findall(r'download="([^"]+)" href="data:[^;]+;base64,([^"]+)"', view._downloads.value)
+    links = re.findall(r'download="([^"]+)" href="data:[^;]+;base64,([^"]+)"', view.downloads.value)
     return {name: base64.b64decode(payload) for name, payload in links}
 
 
@@ -20,8 +20,8 @@ def test_score_view_shows_score_audio_and_downloads(tmp_path):
     piece = data.load_pieces("test")[0]
     view = ScoreView(piece)
     assert isinstance(view, ipywidgets.VBox)
-    assert "<svg" in view._score.value and piece.title in view._title.value
-    assert view._audio.value[:4] == b"RIFF"
+    assert "<svg" in view.score.value and piece.title in view.heading.value
+    assert view.player.value[:4] == b"RIFF"
     files = downloads(view)
     name = piece.title.replace("/", "_")
     assert files[f"{name}.mid"][:4] == b"MThd"
@@ -34,28 +34,28 @@ def test_score_view_shows_score_audio_and_downloads(tmp_path):
 
 def test_update_swaps_everything_and_bad_input_keeps_the_old_view():
     view = ScoreView(GOOD_TOKENS, title="first")
-    before = (view._score.value, view._audio.value, view._downloads.value)
+    before = (view.score.value, view.player.value, view.downloads.value)
     with pytest.raises(MusegenError):
         view.update(np.array([0, 1, 999]))
-    assert (view._score.value, view._audio.value, view._downloads.value) == before
+    assert (view.score.value, view.player.value, view.downloads.value) == before
     view.update(data.load_melodies("test")[0], title="second")
-    assert view._score.value != before[0] and view._audio.value != before[1]
-    assert "second" in view._title.value
+    assert view.score.value != before[0] and view.player.value != before[1]
+    assert "second" in view.heading.value
 
 
 def test_titles_from_files_are_escaped(tmp_path):
     view = ScoreView(GOOD_TOKENS, title='<img src=x onerror="alert(1)">')
-    assert "<img" not in view._title.value and "&lt;img" in view._title.value
+    assert "<img" not in view.heading.value and "&lt;img" in view.heading.value
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+", name) for name in downloads(view))
 
 
 def test_piano_roll_toggle():
     view = ScoreView(GOOD_TOKENS)
-    assert view._roll.layout.display == "none" and view._roll.value == b""
-    view._roll_button.value = True
-    assert view._roll.value[:8] == b"\x89PNG\r\n\x1a\n" and view._roll.layout.display is None
+    assert view.roll_image.layout.display == "none" and view.roll_image.value == b""
+    view.roll_button.value = True
+    assert view.roll_image.value[:8] == b"\x89PNG\r\n\x1a\n" and view.roll_image.layout.display is None
     view.update(data.load_melodies("test")[0])
-    assert view._roll.value[:4] == b"\x89PNG"  # stays open and follows the music
+    assert view.roll_image.value[:4] == b"\x89PNG"  # stays open and follows the music
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +70,8 @@ def test_sampler_widget_resamples_on_every_control(ngram):
 
     sampler = SamplerWidget(ngram, debounce=0)
     assert len(sampler.tokens) == 16 * sampler.bars.value
-    assert "<svg" in sampler.view._score.value and "<polyline" in sampler.probabilities.value
-    seen = {sampler.view._audio.value}
+    assert "<svg" in sampler.view.score.value and "<polyline" in sampler.probabilities.value
+    seen = {sampler.view.player.value}
     for control, value in [
         (sampler.temperature, 1.5),
         (sampler.cut, "top-k"),
@@ -80,11 +80,11 @@ def test_sampler_widget_resamples_on_every_control(ngram):
         (sampler.bars, 4),
     ]:
         control.value = value
-        assert sampler.view._audio.value not in seen, f"{control.description} did not resample"
-        seen.add(sampler.view._audio.value)
+        assert sampler.view.player.value not in seen, f"{control.description} did not resample"
+        seen.add(sampler.view.player.value)
     assert len(sampler.tokens) == 64
     sampler.resample_button.click()
-    assert sampler.seed.value == 6 and sampler.view._audio.value not in seen
+    assert sampler.seed.value == 6 and sampler.view.player.value not in seen
 
 
 def test_sampler_widget_primer_from_the_corpus_and_from_an_upload(ngram, good_midi, bad_files):
@@ -95,9 +95,9 @@ def test_sampler_widget_primer_from_the_corpus_and_from_an_upload(ngram, good_mi
     sampler.primer.value = chorale
     assert np.array_equal(sampler.tokens[:16], data.load_melodies("test")[0][:16])
 
-    before = sampler.view._audio.value
+    before = sampler.view.player.value
     sampler.upload.value = (upload("notes.mid", bad_files["not_midi.mid"].read_bytes()),)
-    assert "notes.mid: not a MIDI file" in sampler.message.value and sampler.view._audio.value == before
+    assert "notes.mid: not a MIDI file" in sampler.message.value and sampler.view.player.value == before
 
     sampler.upload.value = (upload("tune.mid", good_midi.read_bytes()),)
     assert sampler.primer.value == "(uploaded file)" and sampler.message.value == ""
@@ -117,17 +117,17 @@ def test_sampler_widget_debounces_slider_drags(ngram):
         sampler.temperature.value = value
     time.sleep(0.6)
     assert len(calls) == 1
-    assert "temperature 0.90" in sampler.view._title.value
+    assert "temperature 0.90" in sampler.view.heading.value
 
 
 def test_sampler_widget_shows_bad_settings_as_a_message(ngram):
     from musegen_widgets.widgets import SamplerWidget
 
     sampler = SamplerWidget(ngram, debounce=0)
-    before = sampler.view._audio.value
+    before = sampler.view.player.value
     sampler.model = None  # a broken model: the widget must not take the kernel down with it
     sampler.seed.value = 3
-    assert sampler.message.value and sampler.view._audio.value == before
+    assert sampler.message.value and sampler.view.player.value == before
 
 
 def test_sampler_widget_survives_a_model_that_writes_only_rests():
@@ -143,6 +143,6 @@ def test_sampler_widget_survives_a_model_that_writes_only_rests():
             return logits
 
     sampler = SamplerWidget(Silent(), debounce=0)
-    assert sampler.view._audio.value  # the primer's notes are shown and played
+    assert sampler.view.player.value  # the primer's notes are shown and played
     sampler.primer.value = "(silence)"
     assert "only rests" in sampler.message.value and sampler.view.piece is not None

@@ -29,6 +29,7 @@ from keras import layers, ops
 
 from ..encoding import PIANOROLL_HIGH, PIANOROLL_LOW
 from ..errors import MusegenError
+from .tracking import TrackedModel
 
 __all__ = ["ChoraleGAN", "VOICES", "STEPS", "PITCHES", "smoothest_notes"]
 
@@ -69,7 +70,7 @@ def smoothest_notes(probabilities, change_cost: float) -> np.ndarray:
 
 
 @keras.saving.register_keras_serializable(package="musegen")
-class ChoraleGAN(keras.Model):
+class ChoraleGAN(TrackedModel):
     """Generator and critic of a WGAN-GP for two-bar four-voice passages.
 
     Taught in chapter 03, section 6 (a GAN for four-voice chorales).
@@ -132,10 +133,7 @@ class ChoraleGAN(keras.Model):
             layers.Flatten(),
             layers.Dense(1, name="c_score"),
         ]
-        self.trackers = {
-            name: keras.metrics.Mean(name=name)
-            for name in ("critic_loss", "wasserstein", "gradient_penalty", "generator_loss")
-        }
+        self.start_tracking(("critic_loss", "wasserstein", "gradient_penalty", "generator_loss"))
         self.seed_generator = keras.random.SeedGenerator(0)
 
     # ---------------------------------------------------------------------------------- the two networks
@@ -214,19 +212,14 @@ class ChoraleGAN(keras.Model):
                 self.critic(self.generator_probabilities(*self.latents(size), training=True))
             )
         self.generator_optimizer.apply(tape.gradient(generator_loss, generator_weights), generator_weights)
-        values = {
-            "critic_loss": critic_loss,
-            "wasserstein": distance,
-            "gradient_penalty": penalty,
-            "generator_loss": generator_loss,
-        }
-        for name, value in values.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
+        return self.track(
+            {
+                "critic_loss": critic_loss,
+                "wasserstein": distance,
+                "gradient_penalty": penalty,
+                "generator_loss": generator_loss,
+            }
+        )
 
     def get_config(self):
         return {

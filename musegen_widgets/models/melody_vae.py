@@ -32,6 +32,7 @@ from ..encoding import HOLD, REST, VOCAB_SIZE, is_note
 from ..errors import MusegenError
 from ..numerics import draw_from_logits, log_softmax, lstm_step
 from .melody_inputs import as_numpy
+from .tracking import TrackedModel
 
 __all__ = [
     "MelodyVAE",
@@ -200,7 +201,7 @@ def kl_per_dimension(mu, logvar) -> np.ndarray:
 
 
 @keras.saving.register_keras_serializable(package="musegen")
-class MelodyVAE(keras.Model):
+class MelodyVAE(TrackedModel):
     """Bidirectional LSTM encoder to ``(mu, logvar)``; LSTM decoder conditioned on ``z``.
 
     Taught in chapter 02, section 5 (a MusicVAE for two-bar melodies).
@@ -248,10 +249,7 @@ class MelodyVAE(keras.Model):
         self.to_state = layers.Dense(2 * decoder_units, activation="tanh", name="z_to_decoder_state")
         self.decoder_rnn = layers.LSTM(decoder_units, return_sequences=True, name="decoder_lstm")
         self.readout = layers.Dense(VOCAB_SIZE, name="readout")
-        self.trackers = {
-            name: keras.metrics.Mean(name=name)
-            for name in ("loss", "reconstruction", "kl", "accuracy", "beta")
-        }
+        self.start_tracking(("loss", "reconstruction", "kl", "accuracy", "beta"))
 
     # ---------------------------------------------------------------------------------- Keras side
 
@@ -311,20 +309,11 @@ class MelodyVAE(keras.Model):
             terms = self.terms(tokens, training=True)
         gradients = tape.gradient(terms["loss"], self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
-        return self._track(terms)
+        return self.track(terms)
 
     def test_step(self, batch):
         tokens = batch[0] if isinstance(batch, tuple) else batch
-        return self._track(self.terms(tokens))
-
-    def _track(self, terms: dict) -> dict:
-        for name, value in terms.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
+        return self.track(self.terms(tokens))
 
     def get_config(self):
         return {

@@ -1,4 +1,5 @@
-"""What the course's widgets share: error messages, debouncing, uploaded files."""
+"""What the course's widgets share: the Explorer base class (guarded refresh, debouncing, seeds), error messages,
+uploaded files."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+import ipywidgets as widgets
 import numpy as np
 
 from .. import encoding
@@ -48,3 +50,33 @@ def uploaded_tokens(upload: dict) -> np.ndarray:
             return encoding.encode_melody(path)
         except MusegenError as error:
             raise MusegenError(str(error).replace(str(path), name)) from None
+
+
+class Explorer(widgets.VBox):
+    """What the slider widgets share: a message line, a guarded :meth:`refresh`, debounced slider moves, and a
+    seed that wraps around.
+
+    Taught in chapter 01, section 7 (sampling), where :class:`SamplerWidget` is the first of them. A subclass
+    sets ``self.debounce``, ``self.message`` (an ``HTML`` widget) and ``self.seed`` (an ``IntSlider``), and
+    writes :meth:`show`; an exception in :meth:`show` becomes the message, and the last music stays.
+    """
+
+    _timer = None
+
+    def show(self) -> None:
+        """Compute the music for the current settings and show it (raise to explain what is wrong)."""
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        """Show the music for the current settings; a problem becomes the message, the last music stays."""
+        try:
+            self.show()
+            self.message.value = ""
+        except Exception as error:  # shown in the widget: a callback's exception would only reach the log
+            self.message.value = error_html(error)
+
+    def _changed(self, change=None) -> None:
+        self._timer = debounced(self.refresh, self.debounce, self._timer)
+
+    def _next_seed(self, _button=None) -> None:
+        self.seed.value = (self.seed.value + 1) % (self.seed.max + 1)  # observed: shows the next one

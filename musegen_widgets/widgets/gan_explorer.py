@@ -6,13 +6,13 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..errors import MusegenError
-from ._base import debounced, error_html
+from ._base import Explorer
 from .score_view import ScoreView
 
 __all__ = ["GanExplorer"]
 
 
-class GanExplorer(widgets.VBox):
+class GanExplorer(Explorer):
     """Play with the chorale GAN's latents: a seed, the shared latent and each voice's own, the binarisation.
 
     Taught in chapter 03, section 7 (the explorer).
@@ -36,7 +36,7 @@ class GanExplorer(widgets.VBox):
     VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
 
     def __init__(self, model, debounce: float = 0.15):
-        self.model, self.debounce, self._timer = model, debounce, None
+        self.model, self.debounce = model, debounce
         directions = np.random.default_rng(2024)
         self.directions = {"shared": directions.standard_normal(model.shared_latent)}
         for voice in self.VOICE_NAMES:
@@ -71,7 +71,7 @@ class GanExplorer(widgets.VBox):
         self.refresh()
         for control in (self.seed, self.threshold, self.notes, *self.moves.values()):
             control.observe(self._changed, names="value")
-        self.new_button.on_click(self._new_sample)
+        self.new_button.on_click(self._next_seed)
         controls = widgets.HBox(
             [
                 widgets.VBox([self.seed, self.notes, self.threshold, self.new_button]),
@@ -103,33 +103,21 @@ class GanExplorer(widgets.VBox):
         )
         return f"seed {self.seed.value}, {how}" + (f", moved: {moved}" if moved else "")
 
-    def refresh(self) -> None:
-        """Generate the passage for the current settings and show it; problems become a message."""
-        try:
-            shared, voices = self.latents()
-            roll = self.model.generate(
-                1,
-                seed=self.seed.value,
-                shared_z=shared,
-                voice_z=voices,
-                notes=self.notes.value,
-                threshold=self.threshold.value,
-            )[0]
-            if not roll.any():
-                raise MusegenError(
-                    "no notes with these settings: lower the threshold, or choose sampled notes"
-                )
-            self.view.update(roll, title=self._title(), time_signature="4/4")
-            self.roll = roll
-            self.message.value = ""
-        except Exception as error:  # shown in the widget: a callback's exception would only reach the log
-            self.message.value = error_html(error)
-
-    def _changed(self, change=None) -> None:
-        self._timer = debounced(self.refresh, self.debounce, self._timer)
-
-    def _new_sample(self, _button=None) -> None:
-        self.seed.value = (self.seed.value + 1) % (self.seed.max + 1)  # observed: regenerates
+    def show(self) -> None:
+        """Generate the passage for the current settings and show it."""
+        shared, voices = self.latents()
+        roll = self.model.generate(
+            1,
+            seed=self.seed.value,
+            shared_z=shared,
+            voice_z=voices,
+            notes=self.notes.value,
+            threshold=self.threshold.value,
+        )[0]
+        if not roll.any():
+            raise MusegenError("no notes with these settings: lower the threshold, or choose sampled notes")
+        self.view.update(roll, title=self._title(), time_signature="4/4")
+        self.roll = roll
 
     def __repr__(self) -> str:
         return f"GanExplorer({self._title()})"

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import encoding
 from ..errors import MusegenError
-from ._base import debounced, error_html, uploaded_tokens
+from ._base import Explorer, error_html, uploaded_tokens
 from .score_view import ScoreView
 
 __all__ = ["LatentExplorer"]
@@ -41,7 +41,7 @@ def _map_svg(background: np.ndarray, path: np.ndarray, current: np.ndarray, size
     )
 
 
-class LatentExplorer(widgets.VBox):
+class LatentExplorer(Explorer):
     """Walk the melody VAE's latent space: interpolate between two melodies, sample the prior, add attributes.
 
     Taught in chapter 02, section 9 (the explorer).
@@ -69,7 +69,7 @@ class LatentExplorer(widgets.VBox):
         from .. import data
         from ..models.melody_vae import attribute_vector, segments
 
-        self.model, self.debounce, self._timer = model, debounce, None
+        self.model, self.debounce = model, debounce
         self._segments = {
             piece.title: segments([encoding.encode_melody(piece)])
             for piece in data.load_pieces("test", meter="4/4")
@@ -186,25 +186,18 @@ class LatentExplorer(widgets.VBox):
         )
         return f"{where}, temperature {self.temperature.value:.2f}"
 
-    def refresh(self) -> None:
-        """Decode the current code and show it; problems become a message and the last melody stays."""
-        try:
-            code = self.code()
-            tokens = self.model.decode(code, temperature=self.temperature.value, seed=self.seed.value)[0]
-            if not encoding.is_note(tokens).any():
-                raise MusegenError("this code decodes to rests only: move a slider or raise the temperature")
-            self.view.update(tokens, title=self._title(), time_signature="4/4")
-            self.tokens = tokens
-            project = lambda z: (np.atleast_2d(z) - self._center) @ self._axes.T  # noqa: E731
-            self.map.value = _map_svg(self._background, project(self.path()), project(code)[0])
-            self.message.value = ""
-        except Exception as error:  # shown in the widget: a callback's exception would only reach the log
-            self.message.value = error_html(error)
+    def show(self) -> None:
+        """Decode the current code and show it, with its place on the latent map."""
+        code = self.code()
+        tokens = self.model.decode(code, temperature=self.temperature.value, seed=self.seed.value)[0]
+        if not encoding.is_note(tokens).any():
+            raise MusegenError("this code decodes to rests only: move a slider or raise the temperature")
+        self.view.update(tokens, title=self._title(), time_signature="4/4")
+        self.tokens = tokens
+        project = lambda z: (np.atleast_2d(z) - self._center) @ self._axes.T  # noqa: E731
+        self.map.value = _map_svg(self._background, project(self.path()), project(code)[0])
 
     # ------------------------------------------------------------------------------------ callbacks
-
-    def _changed(self, change=None) -> None:
-        self._timer = debounced(self.refresh, self.debounce, self._timer)
 
     def _back_to_path(self, change=None) -> None:
         self._prior_code = None
@@ -227,7 +220,7 @@ class LatentExplorer(widgets.VBox):
         rng = np.random.default_rng(self.seed.value)
         self._prior_code = rng.standard_normal(self.model.latent)
         self.seed.unobserve(self._changed, names="value")
-        self.seed.value = (self.seed.value + 1) % (self.seed.max + 1)  # the next press draws another
+        self._next_seed()  # the next press draws another
         self.seed.observe(self._changed, names="value")
         self.refresh()
 

@@ -85,13 +85,15 @@ class ListeningTest(widgets.VBox):
         self.path = Path(folder) / filename
         self.plan = self._plan(trials, seed)
         self.answers = self._read_answers()  # raises for a foreign or corrupt file, before any widget exists
-        self._left, self._right = (widgets.Audio(format="wav", autoplay=False, loop=False) for _ in range(2))
-        self._buttons = [
+        self.left_player, self.right_player = (
+            widgets.Audio(format="wav", autoplay=False, loop=False) for _ in range(2)
+        )
+        self.buttons = [
             widgets.Button(description=f"Excerpt {side}", button_style="info", icon="check")
             for side in (1, 2)
         ]
-        self._buttons[0].on_click(lambda _button: self.answer("left"))
-        self._buttons[1].on_click(lambda _button: self.answer("right"))
+        self.buttons[0].on_click(lambda _button: self.answer("left"))
+        self.buttons[1].on_click(lambda _button: self.answer("right"))
         self._reveal = widgets.Button(description="Reveal results", icon="eye")
         self._reveal.on_click(lambda _button: self.reveal())
         self.progress = widgets.HTML()
@@ -99,7 +101,7 @@ class ListeningTest(widgets.VBox):
         self.results_html = widgets.HTML()
         excerpt_boxes = [
             widgets.VBox([widgets.HTML(f"<b>Excerpt {side}</b>"), player, button])
-            for side, player, button in zip((1, 2), (self._left, self._right), self._buttons)
+            for side, player, button in zip((1, 2), (self.left_player, self.right_player), self.buttons)
         ]
         super().__init__(
             [
@@ -186,12 +188,12 @@ class ListeningTest(widgets.VBox):
         done = len(self.answers)
         self.progress.value = f"trial {min(done + 1, len(self.plan))} of {len(self.plan)} ({done} answered)"
         finished = done >= len(self.plan)
-        for button in self._buttons:
+        for button in self.buttons:
             button.disabled = finished
         if finished:
             self.reveal()
             return
-        for player, side in ((self._left, "left"), (self._right, "right")):
+        for player, side in ((self.left_player, "left"), (self.right_player, "right")):
             name, index = self.plan[done][side]
             player.value = audio.wav_bytes(self.sources[name][index])
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import encoding
 from ..errors import MusegenError
-from ._base import debounced, error_html, uploaded_tokens
+from ._base import Explorer, error_html, uploaded_tokens
 from .score_view import ScoreView
 
 __all__ = ["SamplerWidget"]
@@ -33,7 +33,7 @@ def _probability_strip(probabilities: np.ndarray, steps_per_bar: int = 16) -> st
     )
 
 
-class SamplerWidget(widgets.VBox):
+class SamplerWidget(Explorer):
     """Sliders that make a melody model write, and a :class:`ScoreView` that shows and plays the result.
 
     Taught in chapter 01, section 7 (sampling).
@@ -60,7 +60,6 @@ class SamplerWidget(widgets.VBox):
         self.model, self.primer_bars, self.debounce = model, primer_bars, debounce
         self._chorales = dict(zip(data.chorale_ids("test"), data.load_melodies("test")))
         self._uploaded: np.ndarray | None = None
-        self._timer = None
         style = {"description_width": "90px"}
         self.temperature = widgets.FloatSlider(
             1.0, min=0.1, max=2.0, step=0.05, description="temperature", style=style
@@ -98,7 +97,7 @@ class SamplerWidget(widgets.VBox):
         ):
             control.observe(self._changed, names="value")
         self.upload.observe(self._uploaded_file, names="value")
-        self.resample_button.on_click(self._resample)
+        self.resample_button.on_click(self._next_seed)
         controls = widgets.HBox(
             [
                 widgets.VBox([self.temperature, self.cut, self.top_k, self.top_p]),
@@ -143,19 +142,9 @@ class SamplerWidget(widgets.VBox):
             )
         return tokens
 
-    def refresh(self) -> None:
-        """Draw a new sample with the current settings and show it; problems become a message."""
-        try:
-            self.view.update(self._sample(), title=self._title())
-            self.message.value = ""
-        except Exception as error:  # shown in the widget: a callback's exception would only reach the log
-            self.message.value = error_html(error)
-
-    def _changed(self, change: dict) -> None:
-        self._timer = debounced(self.refresh, self.debounce, self._timer)
-
-    def _resample(self, _button) -> None:
-        self.seed.value = (self.seed.value + 1) % (self.seed.max + 1)  # observed: resamples
+    def show(self) -> None:
+        """Draw a new sample with the current settings and show it."""
+        self.view.update(self._sample(), title=self._title())
 
     def _uploaded_file(self, change: dict) -> None:
         files = change["new"]

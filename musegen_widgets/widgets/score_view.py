@@ -73,6 +73,14 @@ class ScoreView(widgets.VBox):
     time_signature
         For arrays, which carry none.
 
+    Attributes
+    ----------
+    piece
+        The :class:`~musegen_widgets.encoding.Piece` shown.
+    heading, score, player, roll_button, roll_image, downloads
+        The parts of the view (ipywidgets): the title, the engraved SVG, the audio player, the piano-roll
+        toggle and its image, the download links.
+
     Raises
     ------
     MusegenError
@@ -87,17 +95,17 @@ class ScoreView(widgets.VBox):
         time_signature: str | None = None,
         tempo: float = 90.0,
     ):
-        self._title = widgets.HTML()
-        self._score = widgets.HTML(layout=widgets.Layout(width="100%", overflow="auto"))
-        self._audio = widgets.Audio(format="wav", autoplay=False, loop=False)
-        self._roll_button = widgets.ToggleButton(value=False, description="Piano roll", icon="bars")
-        self._downloads = widgets.HTML()
-        self._roll = widgets.Image(format="png", layout=widgets.Layout(display="none", max_width="100%"))
-        self._roll_button.observe(self._toggle_roll, names="value")
+        self.heading = widgets.HTML()
+        self.score = widgets.HTML(layout=widgets.Layout(width="100%", overflow="auto"))
+        self.player = widgets.Audio(format="wav", autoplay=False, loop=False)
+        self.roll_button = widgets.ToggleButton(value=False, description="Piano roll", icon="bars")
+        self.downloads = widgets.HTML()
+        self.roll_image = widgets.Image(format="png", layout=widgets.Layout(display="none", max_width="100%"))
+        self.roll_button.observe(self._toggle_roll, names="value")
         controls = widgets.HBox(
-            [self._audio, self._roll_button, self._downloads], layout=widgets.Layout(align_items="center")
+            [self.player, self.roll_button, self.downloads], layout=widgets.Layout(align_items="center")
         )
-        super().__init__([self._title, controls, self._score, self._roll])
+        super().__init__([self.heading, controls, self.score, self.roll_image])
         self.tempo = tempo
         self.piece: encoding.Piece | None = None
         if music is not None:
@@ -115,18 +123,18 @@ class ScoreView(widgets.VBox):
         wav = audio.wav_bytes(piece, tempo=self.tempo)
         # score and sound computed: now swap them in, so a failure above leaves the old view intact
         self.piece = piece
-        self._title.value = f"<b>{html.escape(title)}</b>" if title else ""
-        self._score.value = f'<div style="{_SCORE_STYLE}">{svg}</div>'
-        self._audio.value = wav
-        self._roll.value = _pianoroll_png(piece) if self._roll_button.value else b""
+        self.heading.value = f"<b>{html.escape(title)}</b>" if title else ""
+        self.score.value = f'<div style="{_SCORE_STYLE}">{svg}</div>'
+        self.player.value = wav
+        self.roll_image.value = _pianoroll_png(piece) if self.roll_button.value else b""
         # The files for download take music21 longer to write than score and sound together, so they come
         # last: the score and the player are already on screen while they are made.
-        self._downloads.value = _downloads_html(piece, title, self.tempo)
+        self.downloads.value = _downloads_html(piece, title, self.tempo)
 
     def _toggle_roll(self, change: dict) -> None:
         if change["new"] and self.piece is not None:
-            self._roll.value = _pianoroll_png(self.piece)
-        self._roll.layout.display = None if change["new"] else "none"
+            self.roll_image.value = _pianoroll_png(self.piece)
+        self.roll_image.layout.display = None if change["new"] else "none"
 
     def __repr__(self) -> str:  # the default would print the whole SVG
         return f"ScoreView({self.piece!r})"
