@@ -265,7 +265,7 @@ def _cache_bytes(processes: int = 2, progress: bool = True) -> tuple[bytes, dict
     return _npz_bytes(arrays), skipped, how
 
 
-def build(folder: str | os.PathLike | None = None, processes: int = 2, progress: bool = True) -> Path:
+def build(folder: str | os.PathLike | None = None, *, processes: int = 2, progress: bool = True) -> Path:
     """Parse the corpus and (re)write the chorale cache and its manifest entry, atomically.
 
     Taught in chapter 00, section 3 (the Bach chorales).
@@ -511,7 +511,7 @@ def _transposed(music: np.ndarray, semitones: int) -> np.ndarray:
     return music + np.where(encoding.is_note(music), semitones, 0)
 
 
-def transpositions(music: np.ndarray, shifts: Iterable[int] = ALL_KEYS) -> list[np.ndarray]:
+def transpositions(music: np.ndarray, *, shifts: Iterable[int] = ALL_KEYS) -> list[np.ndarray]:
     """Every transposition by ``shifts`` (default :data:`ALL_KEYS`) that stays in range, in that order.
 
     Taught in chapter 00, section 6 (augmentation). ``music`` is one melody (tokens), one set of frames or
@@ -520,7 +520,7 @@ def transpositions(music: np.ndarray, shifts: Iterable[int] = ALL_KEYS) -> list[
     >>> len(transpositions(load_melodies("test")[0]))
     12
     >>> frames = load_frames("test")[0]
-    >>> bool((np.flatnonzero(transpositions(frames, [2])[0][0]) == np.flatnonzero(frames[0]) + 2).all())
+    >>> bool((np.flatnonzero(transpositions(frames, shifts=[2])[0][0]) == np.flatnonzero(frames[0]) + 2).all())
     True
     """
     music = np.asarray(music)
@@ -548,7 +548,7 @@ def augmented(collection: Sequence[np.ndarray]) -> list[np.ndarray] | np.ndarray
     return moved
 
 
-def excerpts(collection: Sequence[np.ndarray], steps: int, hop: int | None = None) -> np.ndarray:
+def excerpts(collection: Sequence[np.ndarray], *, steps: int, hop: int | None = None) -> np.ndarray:
     """Cut pieces into excerpts of ``steps`` steps for training and comparing: one stacked array.
 
     Taught in chapter 00, section 6 (batches). Excerpts start every ``hop`` steps (default ``steps``: no

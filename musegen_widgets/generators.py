@@ -50,7 +50,7 @@ def excerpts(*splits: str) -> list[np.ndarray]:
     cut = [
         excerpt
         for split in splits
-        for excerpt in data.excerpts(data.load_melodies(split, meter="4/4"), STEPS)
+        for excerpt in data.excerpts(data.load_melodies(split, meter="4/4"), steps=STEPS)
     ]
     return [melody for melody in cut if is_note(melody).sum() >= 2]
 
@@ -173,7 +173,10 @@ def roll_excerpts(*splits: str, hop: int = 16 * ROLL_BARS) -> np.ndarray:
     """
     from . import data
 
-    rolls = [data.excerpts(data.load_pianorolls(split, meter="4/4"), 16 * ROLL_BARS, hop) for split in splits]
+    rolls = [
+        data.excerpts(data.load_pianorolls(split, meter="4/4"), steps=16 * ROLL_BARS, hop=hop)
+        for split in splits
+    ]
     return np.concatenate(rolls)
 
 

@@ -283,12 +283,17 @@ def train_chorale_gan(
 
     keras.utils.set_random_seed(seed)
     _, epochs, config = _settings("chorale_gan", fast, epochs, config)
-    rolls = data.augmented(roll_excerpts("train", hop=16))
+    rolls = roll_excerpts("train", hop=16)
+    if fast:  # a few dozen passages in every key, without building all of them first (hundreds of MB)
+        rolls = rolls[:32]
+    rolls = data.augmented(rolls)
     if fast:
         rolls = rolls[:256]
     rolls = rolls[np.random.default_rng(seed).permutation(len(rolls))]
     model = ChoraleGAN(**config)
-    model.compile()
+    # XLA compiles the train step (Keras's default): worth it for the full run, but the compile alone takes
+    # about 650 MB, too much beside a notebook for a tiny run of seconds (measured 2026-12-03)
+    model.compile(jit_compile=not fast)
     quality = {name: [] for name in ("empty_bars", "used_pitch_classes", "qualified_notes", "tonal_distance")}
 
     class RecordQuality(keras.callbacks.Callback):

@@ -60,12 +60,14 @@ def test_latent_path_ends_at_both_codes_and_slerp_keeps_the_radius():
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal(64), rng.standard_normal(64)
     for method in ("slerp", "lerp"):
-        path = latent_path(a, b, 7, method)
+        path = latent_path(a, b, steps=7, method=method)
         assert path.shape == (7, 64) and np.allclose(path[0], a) and np.allclose(path[-1], b)
-    norms = np.linalg.norm(latent_path(a, b, 7, "slerp"), axis=1)
+    norms = np.linalg.norm(latent_path(a, b, steps=7, method="slerp"), axis=1)
     assert np.allclose(norms, np.linspace(np.linalg.norm(a), np.linalg.norm(b), 7))
     # the straight line's midpoint is much closer to the origin than any typical code
-    assert np.linalg.norm(latent_path(a, b, 3, "lerp")[1]) < 0.8 * min(np.linalg.norm(a), np.linalg.norm(b))
+    assert np.linalg.norm(latent_path(a, b, steps=3, method="lerp")[1]) < 0.8 * min(
+        np.linalg.norm(a), np.linalg.norm(b)
+    )
 
 
 @pytest.mark.parametrize(
@@ -79,7 +81,7 @@ def test_latent_path_ends_at_both_codes_and_slerp_keeps_the_radius():
 )
 def test_bad_paths_are_named(a, b, steps, method, problem):
     with pytest.raises(MusegenError, match=problem):
-        latent_path(np.array(a), np.array(b), steps, method)
+        latent_path(np.array(a), np.array(b), steps=steps, method=method)
 
 
 def test_closed_form_kl_matches_monte_carlo():
@@ -170,7 +172,7 @@ def test_encode_interpolate_and_sample(trained):
 def test_bad_latents_are_named(trained, z, temperature, problem):
     model = trained[1]["model"]
     with pytest.raises(MusegenError, match=problem):
-        model.decode(z, temperature)
+        model.decode(z, temperature=temperature)
 
 
 def test_pretrained_loads_and_corrupt_weights_are_reported(trained, monkeypatch):

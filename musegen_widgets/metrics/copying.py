@@ -37,7 +37,7 @@ def note_events(tokens) -> list[tuple[int, int]]:
     return events
 
 
-def shared_runs(melodies: Sequence, others: Sequence, rhythm: bool = True) -> np.ndarray:
+def shared_runs(melodies: Sequence, others: Sequence, *, rhythm: bool = True) -> np.ndarray:
     """The longest run of notes each melody shares with each of ``others``: an ``(n, m)`` integer array.
 
     Taught in chapter 00, section 3 (the Bach chorales).

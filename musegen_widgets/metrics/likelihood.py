@@ -13,7 +13,7 @@ from ..numerics import log_softmax
 __all__ = ["sequence_nll", "frame_nll"]
 
 
-def sequence_nll(model, sequences: Sequence[np.ndarray], batch_size: int = 32) -> float:
+def sequence_nll(model, sequences: Sequence[np.ndarray], *, batch_size: int = 32) -> float:
     """Mean NLL in nats per token of ``model`` on whole sequences (tokens 1..T-1, each given all before).
 
     Taught in chapter 01, section 5 (training).
@@ -45,7 +45,7 @@ def sequence_nll(model, sequences: Sequence[np.ndarray], batch_size: int = 32) -
     return float(total / count)
 
 
-def frame_nll(model, sequences: Sequence[np.ndarray], batch_size: int = 32) -> float:
+def frame_nll(model, sequences: Sequence[np.ndarray], *, batch_size: int = 32) -> float:
     """Mean NLL in nats per frame of a next-frame model on whole chorales, as the JSB Chorales table reports.
 
     Taught in chapter 01, section 8 (polyphony).

@@ -63,7 +63,7 @@ def _bar_chroma(rolls: np.ndarray, lowest_pitch: int) -> np.ndarray:
     return chroma
 
 
-def empty_bars(rolls, steps_per_bar: int = 16) -> np.ndarray:
+def empty_bars(rolls, *, steps_per_bar: int = 16) -> np.ndarray:
     """Fraction of bars with no note, per voice (MuseGAN's EB).
 
     Taught in chapter 04, section 7 (four voices).
@@ -76,7 +76,7 @@ def empty_bars(rolls, steps_per_bar: int = 16) -> np.ndarray:
     return (~bars.any(axis=(3, 4))).mean(axis=(0, 2))
 
 
-def used_pitch_classes(rolls, steps_per_bar: int = 16, lowest_pitch: int = PIANOROLL_LOW) -> np.ndarray:
+def used_pitch_classes(rolls, *, steps_per_bar: int = 16, lowest_pitch: int = PIANOROLL_LOW) -> np.ndarray:
     """Mean number of pitch classes used in a bar, over the bars with notes, per voice (MuseGAN's UPC).
 
     Taught in chapter 04, section 7 (four voices).
@@ -89,7 +89,7 @@ def used_pitch_classes(rolls, steps_per_bar: int = 16, lowest_pitch: int = PIANO
         return np.where(used > 0, used, 0).sum(axis=(0, 2)) / (used > 0).sum(axis=(0, 2))
 
 
-def qualified_notes(rolls, min_steps: int = 2, steps_per_bar: int = 16) -> np.ndarray:
+def qualified_notes(rolls, *, min_steps: int = 2, steps_per_bar: int = 16) -> np.ndarray:
     """Fraction of notes lasting at least ``min_steps``, per voice (MuseGAN's QN); NaN for a voice with none.
 
     Taught in chapter 04, section 7 (four voices).
@@ -113,7 +113,7 @@ def qualified_notes(rolls, min_steps: int = 2, steps_per_bar: int = 16) -> np.nd
         return np.bincount(voice, weights=lengths >= min_steps, minlength=voices) / notes
 
 
-def polyphonicity(rolls, min_pitches: int = 3, steps_per_bar: int = 16) -> np.ndarray:
+def polyphonicity(rolls, *, min_pitches: int = 3, steps_per_bar: int = 16) -> np.ndarray:
     """Fraction of time steps with at least ``min_pitches`` pitches sounding, per voice (MuseGAN's PP).
 
     Taught in chapter 04, section 7 (four voices).
@@ -138,7 +138,7 @@ def tonal_centroids(chroma) -> np.ndarray:
     return (chroma / np.where(total > 0, total, 1.0)) @ TONAL_MATRIX.T
 
 
-def tonal_distance(rolls, steps_per_bar: int = 16, lowest_pitch: int = PIANOROLL_LOW) -> np.ndarray:
+def tonal_distance(rolls, *, steps_per_bar: int = 16, lowest_pitch: int = PIANOROLL_LOW) -> np.ndarray:
     """Mean distance between the bar-wise tonal centroids of two voices, for each of :data:`VOICE_PAIRS` (TD).
 
     Taught in chapter 04, section 7 (four voices).
@@ -159,7 +159,7 @@ def tonal_distance(rolls, steps_per_bar: int = 16, lowest_pitch: int = PIANOROLL
     return np.array(result)
 
 
-def multitrack_metrics(rolls, steps_per_bar: int = 16) -> dict[str, np.ndarray]:
+def multitrack_metrics(rolls, *, steps_per_bar: int = 16) -> dict[str, np.ndarray]:
     """All of MuseGAN's metrics for a set of four-voice piano rolls: one array per metric, per voice or pair.
 
     Taught in chapter 03, section 6 (a GAN for four-voice chorales).
@@ -170,12 +170,12 @@ def multitrack_metrics(rolls, steps_per_bar: int = 16) -> dict[str, np.ndarray]:
     array = np.asarray(rolls, dtype=bool)
     merged = array.any(axis=-3, keepdims=True)
     return {
-        "empty_bars": empty_bars(array, steps_per_bar),
-        "used_pitch_classes": used_pitch_classes(array, steps_per_bar),
+        "empty_bars": empty_bars(array, steps_per_bar=steps_per_bar),
+        "used_pitch_classes": used_pitch_classes(array, steps_per_bar=steps_per_bar),
         "qualified_notes": qualified_notes(array, steps_per_bar=steps_per_bar),
         "polyphonicity": polyphonicity(array, steps_per_bar=steps_per_bar),
         "texture_polyphonicity": polyphonicity(merged, steps_per_bar=steps_per_bar),
-        "tonal_distance": tonal_distance(array, steps_per_bar),
+        "tonal_distance": tonal_distance(array, steps_per_bar=steps_per_bar),
     }
 
 
@@ -203,7 +203,7 @@ def voice_range_share(reference_rolls, rolls) -> np.ndarray:
     return np.array(shares)
 
 
-def compare_multitrack(reference_rolls, rolls, tolerance: float = 0.2) -> dict[str, dict]:
+def compare_multitrack(reference_rolls, rolls, *, tolerance: float = 0.2) -> dict[str, dict]:
     """MuseGAN's metrics of generated rolls next to a reference's, with whether each is within ``tolerance``.
 
     Taught in chapter 03, section 6 (a GAN for four-voice chorales).

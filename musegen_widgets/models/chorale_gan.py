@@ -56,7 +56,7 @@ def smoothest_notes(probabilities, change_cost: float) -> np.ndarray:
     log_p = np.log(np.maximum(np.concatenate([rest, probabilities], axis=-1), 1e-9))
     steps, classes = log_p.shape[-2], log_p.shape[-1]
     score = log_p[..., 0, :].copy()
-    came_from = np.zeros(log_p.shape, dtype=np.int64)
+    came_from = np.zeros(log_p.shape, dtype=np.int8)  # 73 classes: a byte each, not eight
     for t in range(1, steps):
         best = score.argmax(axis=-1)[..., None]
         switch = np.take_along_axis(score, best, axis=-1) - change_cost
@@ -244,6 +244,7 @@ class ChoraleGAN(TrackedModel):
     def generate(
         self,
         n: int = 1,
+        *,
         seed: int | None = None,
         shared_z=None,
         voice_z=None,
@@ -281,9 +282,13 @@ class ChoraleGAN(TrackedModel):
             raise MusegenError(f"threshold must be a number between 0 and 1, got {threshold!r}")
         if not (isinstance(change_cost, (int, float)) and change_cost >= 0):
             raise MusegenError(f"change_cost must be a non-negative number of nats, got {change_cost!r}")
-        probabilities = self.probabilities(n, seed, shared_z, voice_z)
-        if notes == "smoothed":
-            return smoothest_notes(probabilities, change_cost)
+        probabilities = self.probabilities(n, seed=seed, shared_z=shared_z, voice_z=voice_z)
+        if (
+            notes == "smoothed"
+        ):  # 256 passages at a time: Viterbi's tables are several times the probabilities
+            return np.concatenate(
+                [smoothest_notes(probabilities[i : i + 256], change_cost) for i in range(0, n, 256)]
+            )
         if notes == "sampled":
             rng = np.random.default_rng(None if seed is None else seed + 1)
             # the rest's probability is what the pitches leave; draw one class per voice and step
@@ -292,7 +297,9 @@ class ChoraleGAN(TrackedModel):
             return np.arange(PITCHES) == drawn[..., None]  # drawn == PITCHES: the rest, no pitch
         return probabilities > threshold
 
-    def probabilities(self, n: int = 1, seed: int | None = None, shared_z=None, voice_z=None) -> np.ndarray:
+    def probabilities(
+        self, n: int = 1, *, seed: int | None = None, shared_z=None, voice_z=None
+    ) -> np.ndarray:
         """The generator's note probabilities ``(n, 4, 32, 72)`` for the latents (see :meth:`generate`)."""
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise MusegenError(f"n must be a positive whole number, got {n!r}")

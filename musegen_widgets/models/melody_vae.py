@@ -75,7 +75,7 @@ def segments(melodies, hop: int = 16) -> np.ndarray:
         last_event = np.maximum.accumulate(np.where(melody != HOLD, np.arange(len(melody)), -1))
         sounding = np.where(last_event >= 0, melody[np.maximum(last_event, 0)], REST)
         with_sounding.append(np.stack([melody, sounding], axis=1))
-    cut = data.excerpts(with_sounding, SEGMENT_STEPS, hop)
+    cut = data.excerpts(with_sounding, steps=SEGMENT_STEPS, hop=hop)
     tokens = cut[..., 0].astype(np.int32)
     tokens[:, 0] = cut[:, 0, 1]
     return tokens.reshape(-1, SEGMENT_STEPS)
@@ -146,7 +146,7 @@ def check_segments(tokens) -> np.ndarray:
     return array.astype(np.int32)
 
 
-def latent_path(z_start, z_end, steps: int, method: str = "slerp") -> np.ndarray:
+def latent_path(z_start, z_end, *, steps: int, method: str = "slerp") -> np.ndarray:
     """``steps`` latent vectors from ``z_start`` to ``z_end``, both included: ``(steps, latent)``.
 
     Taught in chapter 02, section 8 (walking the latent space).
@@ -155,10 +155,10 @@ def latent_path(z_start, z_end, steps: int, method: str = "slerp") -> np.ndarray
     length: for Gaussian latents in many dimensions, nearly all prior mass lies near a sphere of radius
     ``sqrt(latent)``, and the midpoint of a straight line falls inside it, where the decoder saw no codes.
 
-    >>> path = latent_path(np.array([1.0, 0.0]), np.array([0.0, 1.0]), 3)
+    >>> path = latent_path(np.array([1.0, 0.0]), np.array([0.0, 1.0]), steps=3)
     >>> np.round(np.linalg.norm(path, axis=1), 6).tolist()
     [1.0, 1.0, 1.0]
-    >>> latent_path(np.array([1.0, 0.0]), np.array([0.0, 1.0]), 3, "lerp")[1].tolist()
+    >>> latent_path(np.array([1.0, 0.0]), np.array([0.0, 1.0]), steps=3, method="lerp")[1].tolist()
     [0.5, 0.5]
     """
     z_start, z_end = np.asarray(z_start, np.float64), np.asarray(z_end, np.float64)
@@ -344,7 +344,7 @@ class MelodyVAE(TrackedModel):
         mu, logvar = self.posterior(ops.convert_to_tensor(array))
         return as_numpy(mu), as_numpy(logvar)
 
-    def decode(self, z, temperature: float = 0.0, seed: int | None = None) -> np.ndarray:
+    def decode(self, z, *, temperature: float = 0.0, seed: int | None = None) -> np.ndarray:
         """Latent vectors ``(latent,)`` or ``(n, latent)`` -> token segments ``(n, 32)``, in numpy.
 
         ``temperature`` 0 takes the most likely token at each step (greedy, deterministic); above 0 the
@@ -375,22 +375,24 @@ class MelodyVAE(TrackedModel):
             previous = chosen
         return tokens
 
-    def sample_prior(self, n: int = 1, temperature: float = 0.5, seed: int | None = None) -> np.ndarray:
+    def sample_prior(self, n: int = 1, *, temperature: float = 0.5, seed: int | None = None) -> np.ndarray:
         """``n`` new segments: ``z`` drawn from the prior ``N(0, I)``, decoded at ``temperature``."""
         if n < 1:
             raise MusegenError(f"the number of samples must be at least 1, got {n}")
         rng = np.random.default_rng(seed)
-        return self.decode(rng.standard_normal((n, self.latent)), temperature, seed=rng.integers(2**31))
+        return self.decode(
+            rng.standard_normal((n, self.latent)), temperature=temperature, seed=rng.integers(2**31)
+        )
 
-    def interpolate(self, a, b, steps: int = 5, method: str = "slerp") -> np.ndarray:
+    def interpolate(self, a, b, *, steps: int = 5, method: str = "slerp") -> np.ndarray:
         """Segments from ``a`` to ``b`` through latent space: ``(steps, 32)``, greedily decoded.
 
         ``a`` and ``b`` are token segments; their posterior means are joined by :func:`latent_path`.
         """
         mu, _ = self.encode(np.stack([check_segments(a)[0], check_segments(b)[0]]))
-        return self.decode(latent_path(mu[0], mu[1], steps, method))
+        return self.decode(latent_path(mu[0], mu[1], steps=steps, method=method))
 
-    def scores(self, tokens, batch_size: int = 256) -> dict[str, float]:
+    def scores(self, tokens, *, batch_size: int = 256) -> dict[str, float]:
         """How well the VAE reconstructs segments, with ``z = mu`` (the numbers chapter 02 reports).
 
         Returns ``teacher_forced_accuracy`` (each token predicted from ``z`` and the true tokens before

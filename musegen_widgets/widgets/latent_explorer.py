@@ -166,7 +166,7 @@ class LatentExplorer(Explorer):
         """The codes from A to B at alpha = 0, 0.1, ..., 1: ``(11, latent)``."""
         from ..models.melody_vae import latent_path
 
-        return latent_path(self.codes["A"], self.codes["B"], self.PATH_STEPS, self.method.value)
+        return latent_path(self.codes["A"], self.codes["B"], steps=self.PATH_STEPS, method=self.method.value)
 
     def code(self) -> np.ndarray:
         """The code shown now: a point of the path (or a prior sample) plus the attribute vectors."""
