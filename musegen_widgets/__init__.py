@@ -19,6 +19,8 @@ One module per concept, each taught in a chapter of the course:
 ``widgets``
     ``ScoreView`` (chapter 00), ``SamplerWidget`` (01), ``LatentExplorer`` (02), ``GanExplorer`` (03),
     ``ListeningTest`` (04): plain ipywidgets.
+``attention``
+    Scaled dot-product, multi-head and relative attention in numpy, with Music Transformer's skewing (chapter 05).
 ``ngram``
     Kneser-Ney and Witten-Bell n-grams, the yardstick (chapter 01).
 ``models``

@@ -419,7 +419,7 @@ def load_pieces(split: str = "train", *, meter: str | None = None) -> list[Piece
 
 
 def load_melodies(split: str = "train", *, meter: str | None = None) -> list[np.ndarray]:
-    """Soprano melody tokens, one 1-D ``int64`` array per chorale (see :func:`encoding.encode`).
+    """Soprano melody tokens, one 1-D ``int64`` array per chorale (see :func:`encoding.encode_melody`).
 
     Taught in chapter 00, section 5 (melody tokens). ``meter`` as in :func:`load_pieces`.
 

@@ -4,7 +4,7 @@
     ``log(softmax(z))`` without overflow: how every likelihood of the course is computed.
 ``sigmoid``
     The logistic function without overflow warnings (LSTM gates, the frame model's keys).
-``lstm_step``
+``lstm_step``, ``lstm_gates``
     One step of a Keras LSTM layer in numpy, so that samplers run one token at a time in milliseconds.
 ``draw``, ``draw_from_logits``
     One token per row of a distribution; temperature 0 is greedy (the most likely token) everywhere.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["log_softmax", "sigmoid", "lstm_step", "draw", "draw_from_logits"]
+__all__ = ["log_softmax", "sigmoid", "lstm_step", "lstm_gates", "draw", "draw_from_logits"]
 
 
 def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -65,7 +65,17 @@ def lstm_step(
     tuple of numpy.ndarray
         The new ``(h, c)``.
     """
-    gate_in, gate_forget, candidate, gate_out = np.split(x @ kernel + h @ recurrent + bias, 4, axis=-1)
+    return lstm_gates(x @ kernel + h @ recurrent + bias, c)
+
+
+def lstm_gates(z: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The second half of :func:`lstm_step`: from the pre-activations ``z = x W + h U + b`` ``(..., 4 units)``
+    and the cell state, the new ``(h, c)``. A stepper that computes ``z`` its own faster way (one fused
+    matrix-vector product) shares the gates with everyone else.
+
+    Taught in chapter 01, section 4 (LSTM).
+    """
+    gate_in, gate_forget, candidate, gate_out = np.split(z, 4, axis=-1)
     c = sigmoid(gate_forget) * c + sigmoid(gate_in) * np.tanh(candidate)
     return sigmoid(gate_out) * np.tanh(c), c
 

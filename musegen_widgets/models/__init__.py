@@ -34,6 +34,7 @@ __all__ = [
     "PRETRAINED",
     "MelodyLSTM",
     "MelodyTCN",
+    "MelodyTransformer",
     "FrameLSTM",
     "IndependentFrames",
     "MelodyVAE",
@@ -110,6 +111,7 @@ PRETRAINED = {name: recipe.model_class for name, recipe in RECIPES.items()}
 _MODULES = {
     "MelodyLSTM": ".melody_lstm",
     "MelodyTCN": ".melody_tcn",
+    "MelodyTransformer": ".melody_transformer",
     "FrameLSTM": ".frames",
     "IndependentFrames": ".frames",
     "MelodyVAE": ".melody_vae",

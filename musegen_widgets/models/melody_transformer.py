@@ -1,0 +1,198 @@
+"""A decoder-only melody Transformer with relative attention, after Music Transformer (chapter 05).
+
+Same contract as the LSTM and the TCN of chapter 01: ``model(tokens)`` with int tokens ``(batch, time)``
+gives next-token logits ``(batch, time, vocab)``, from the same inputs (:mod:`.melody_inputs`), and
+``model.stepper()`` samples one token at a time in numpy, here with a cache of every layer's keys and values
+so that a new token costs one row of attention, not a re-run over the prefix.
+
+Each block is pre-norm (Xiong et al. 2020): ``x + attention(norm(x))``, then ``x + feed_forward(norm(x))``.
+The attention logits of a head are ``(q_i · k_j + q_i · e_{i-j}) / √d`` with a learned ``e`` per distance
+(Shaw et al. 2018), computed with Music Transformer's skewing (Huang et al. 2018;
+:func:`musegen_widgets.attention.relative_logits_skewed` is the numpy version); distances from
+``max_distance - 1`` on share one vector.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from ..attention import relative_table
+from ..encoding import VOCAB_SIZE
+from ..numerics import log_softmax
+from .melody_inputs import MelodyModel, StepInputs, as_numpy
+
+__all__ = ["MelodyTransformer", "TransformerStepper"]
+
+
+@keras.saving.register_keras_serializable(package="musegen")
+class MelodyTransformer(MelodyModel):
+    """Embeddings, ``n_layers`` pre-norm blocks of causal relative self-attention and a feed-forward layer,
+    and a linear read-out to the vocabulary.
+
+    Taught in chapter 05, section 2 (positions), whose relative attention it is built on.
+
+    Parameters
+    ----------
+    embedding
+        Width of every step's vector (the model dimension), split evenly between the heads.
+    n_layers, heads
+        Blocks, and attention heads per block.
+    feed_forward
+        Width of each block's hidden feed-forward layer.
+    max_distance
+        Distances with a vector of their own; farther ones share the last.
+    dropout
+        On the attention weights and on each block's two outputs, during training only.
+    vocab_size
+        Number of tokens.
+    """
+
+    def __init__(
+        self,
+        embedding=128,
+        n_layers=4,
+        heads=4,
+        feed_forward=512,
+        max_distance=256,
+        dropout=0.1,
+        vocab_size=VOCAB_SIZE,
+        **kwargs,
+    ):
+        super().__init__(embedding=embedding, vocab_size=vocab_size, **kwargs)
+        if embedding % heads:
+            raise ValueError(f"embedding {embedding} is not divisible into {heads} heads")
+        self.n_layers, self.heads, self.feed_forward_size = n_layers, heads, feed_forward
+        self.max_distance, self.dropout_rate = max_distance, dropout
+        self.head_size = embedding // heads
+        self.attention_norms = [
+            layers.LayerNormalization(name=f"attention_norm_{i}") for i in range(n_layers)
+        ]
+        self.projections = [layers.Dense(3 * embedding, name=f"query_key_value_{i}") for i in range(n_layers)]
+        self.attention_outputs = [
+            layers.Dense(embedding, name=f"attention_output_{i}") for i in range(n_layers)
+        ]
+        self.feed_norms = [layers.LayerNormalization(name=f"feed_forward_norm_{i}") for i in range(n_layers)]
+        self.hidden = [
+            layers.Dense(feed_forward, activation="relu", name=f"hidden_{i}") for i in range(n_layers)
+        ]
+        self.back = [layers.Dense(embedding, name=f"feed_forward_output_{i}") for i in range(n_layers)]
+        self.dropouts = [layers.Dropout(dropout) for _ in range(3 * n_layers)]
+        self.final_norm = layers.LayerNormalization(name="final_norm")
+        self.readout = layers.Dense(vocab_size, name="readout")
+
+    def build(self, input_shape):
+        # one table of distance vectors per block and head: (heads, max_distance, head_size), the last row distance 0
+        self.relative = [
+            self.add_weight(
+                shape=(self.heads, self.max_distance, self.head_size),
+                initializer=keras.initializers.RandomNormal(stddev=self.head_size**-0.5),
+                name=f"relative_{i}",
+            )
+            for i in range(self.n_layers)
+        ]
+        super().build(input_shape)
+
+    def _attention(self, i: int, x, training: bool):
+        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+        qkv = ops.reshape(self.projections[i](x), (batch, length, 3, self.heads, self.head_size))
+        q, k, v = (ops.transpose(qkv[:, :, n], (0, 2, 1, 3)) for n in range(3))  # (batch, heads, L, d)
+        # the vectors for distances L-1 .. 0 (rows of the table from max_distance - L, clipped at the farthest)
+        rows = ops.maximum(ops.arange(length) + (self.max_distance - length), 0)
+        table = ops.take(self.relative[i], rows, axis=1)  # (heads, L, d)
+        by_distance = ops.einsum("bhld,hrd->bhlr", q, table)
+        padded = ops.pad(by_distance, [[0, 0], [0, 0], [0, 0], [1, 0]])
+        skewed = ops.reshape(padded, (batch, self.heads, length + 1, length))[:, :, 1:]
+        logits = (ops.einsum("bhld,bhmd->bhlm", q, k) + skewed) / np.sqrt(self.head_size)
+        causal = ops.tril(ops.ones((length, length), dtype="bool"))
+        logits = ops.where(causal[None, None], logits, -1e9)
+        weights = self.dropouts[3 * i](ops.softmax(logits, axis=-1), training=training)
+        mixed = ops.transpose(ops.einsum("bhlm,bhmd->bhld", weights, v), (0, 2, 1, 3))
+        return self.attention_outputs[i](ops.reshape(mixed, (batch, length, self.heads * self.head_size)))
+
+    def call(self, tokens, training=False):
+        x = self.embed(tokens)
+        for i in range(self.n_layers):
+            x = x + self.dropouts[3 * i + 1](
+                self._attention(i, self.attention_norms[i](x), training), training=training
+            )
+            hidden = self.back[i](self.hidden[i](self.feed_norms[i](x)))
+            x = x + self.dropouts[3 * i + 2](hidden, training=training)
+        return self.readout(self.final_norm(x))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "embedding": self.embedding_size,
+            "n_layers": self.n_layers,
+            "heads": self.heads,
+            "feed_forward": self.feed_forward_size,
+            "max_distance": self.max_distance,
+            "dropout": self.dropout_rate,
+            "vocab_size": self.vocab_size,
+        }
+
+    def stepper(self) -> TransformerStepper:
+        """An incremental sampler's view of the model: ``feed(token)`` returns the next logits."""
+        return TransformerStepper(self)
+
+
+def _norm(layer) -> tuple[np.ndarray, np.ndarray, float]:
+    return as_numpy(layer.gamma), as_numpy(layer.beta), float(layer.epsilon)
+
+
+def _layer_norm(x: np.ndarray, norm: tuple[np.ndarray, np.ndarray, float]) -> np.ndarray:
+    gamma, beta, epsilon = norm
+    return (x - x.mean()) / np.sqrt(x.var() + epsilon) * gamma + beta
+
+
+class TransformerStepper:
+    """The Transformer one step at a time in numpy, with a key/value cache per block.
+
+    Taught in chapter 05, section 2 (positions). Step ``t`` computes its query, key and value, appends the
+    key and value to the cache, and attends over the ``t + 1`` cached ones: the same numbers as
+    :meth:`MelodyTransformer.call` at that step (tested to 1e-4), in time proportional to ``t``.
+    """
+
+    def __init__(self, model: MelodyTransformer):
+        self.model, self.inputs = model, StepInputs(model)
+        self.weights = [
+            {
+                "qkv": (as_numpy(model.projections[i].kernel), as_numpy(model.projections[i].bias)),
+                "out": (
+                    as_numpy(model.attention_outputs[i].kernel),
+                    as_numpy(model.attention_outputs[i].bias),
+                ),
+                "hidden": (as_numpy(model.hidden[i].kernel), as_numpy(model.hidden[i].bias)),
+                "back": (as_numpy(model.back[i].kernel), as_numpy(model.back[i].bias)),
+                "relative": as_numpy(model.relative[i]),
+                "attention_norm": _norm(model.attention_norms[i]),
+                "feed_norm": _norm(model.feed_norms[i]),
+            }
+            for i in range(model.n_layers)
+        ]
+        self.final_norm = _norm(model.final_norm)
+        self.readout = (as_numpy(model.readout.kernel), as_numpy(model.readout.bias))
+        self.keys = [np.zeros((model.heads, 0, model.head_size), np.float32) for _ in range(model.n_layers)]
+        self.values = [np.zeros((model.heads, 0, model.head_size), np.float32) for _ in range(model.n_layers)]
+
+    def feed(self, token: int) -> np.ndarray:
+        """Take the token at the current step; return the logits for the next one."""
+        model, x = self.model, self.inputs.feed(token)
+        for i, w in enumerate(self.weights):
+            h = _layer_norm(x, w["attention_norm"])
+            q, k, v = (h @ w["qkv"][0] + w["qkv"][1]).reshape(3, model.heads, 1, model.head_size)
+            self.keys[i] = np.concatenate([self.keys[i], k], axis=1)
+            self.values[i] = np.concatenate([self.values[i], v], axis=1)
+            steps = self.keys[i].shape[1]
+            table = relative_table(w["relative"], steps)  # distances steps - 1 .. 0, as the cached keys
+            logits = (q @ np.swapaxes(self.keys[i], 1, 2) + q @ np.swapaxes(table, 1, 2)) / np.sqrt(
+                model.head_size
+            )
+            weights = np.exp(log_softmax(logits))
+            mixed = (weights @ self.values[i]).reshape(-1)
+            x = x + mixed @ w["out"][0] + w["out"][1]
+            hidden = np.maximum(_layer_norm(x, w["feed_norm"]) @ w["hidden"][0] + w["hidden"][1], 0.0)
+            x = x + hidden @ w["back"][0] + w["back"][1]
+        return _layer_norm(x, self.final_norm) @ self.readout[0] + self.readout[1]
