@@ -480,13 +480,9 @@ def transpose_melody(tokens: np.ndarray, semitones: int) -> np.ndarray:
     True
     """
     tokens = np.asarray(tokens)
-    notes = encoding.is_note(tokens)
-    moved = tokens + np.where(notes, semitones, 0)
-    if notes.any() and (
-        moved[notes].min() < encoding.FIRST_PITCH_TOKEN or moved[notes].max() >= encoding.VOCAB_SIZE
-    ):
+    if encoding.is_note(tokens).any() and not _fitting_shifts(tokens, [semitones]):
         raise MusegenError(f"transposing by {semitones} takes the melody outside {MIN_PITCH}-{MAX_PITCH}")
-    return moved
+    return _transposed(tokens, semitones)
 
 
 def _pitch_range(music: np.ndarray) -> tuple[int, int, int, int]:
@@ -553,8 +549,9 @@ def excerpts(collection: Sequence[np.ndarray], *, steps: int, hop: int | None = 
 
     Taught in chapter 00, section 6 (batches). Excerpts start every ``hop`` steps (default ``steps``: no
     overlap) from each piece's first step and never cross from one piece to the next; a piece shorter than
-    ``steps`` gives none, and excerpts without a single note are left out (none at all: an empty array). Time is the first axis of melody
-    tokens and frames and the second of piano rolls ``(voices, time, pitches)``.
+    ``steps`` gives none, and excerpts without a single note are left out (none at all: an empty array).
+    Time is the first axis of melody tokens and frames and the second of piano rolls ``(voices, time,
+    pitches)``.
 
     >>> excerpts([np.arange(10), np.arange(3)], steps=4, hop=3).tolist()
     [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]

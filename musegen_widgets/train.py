@@ -454,8 +454,9 @@ def _save(name: str, result: dict, folder: Path | None) -> None:
     _write_weights(result["model"], name, folder, record)
     history = json.dumps(result["history"], indent=1) + "\n"
     files.write_atomically(folder / f"{name}.history.json", history.encode())
-    figure = Figure(figsize=(4 + 2.5 * _panels(result["history"]), 3.2), layout="constrained")
-    plot_history(name, figure.subplots(1, _panels(result["history"])), history=result["history"])
+    panels = _panels(result["history"])
+    figure = Figure(figsize=_figure_size(panels), layout="constrained")
+    plot_history(name, figure.subplots(1, panels), history=result["history"])
     png = io.BytesIO()
     figure.savefig(png, format="png", dpi=90)
     files.write_atomically(folder / f"{name}.curve.png", png.getvalue())
@@ -481,6 +482,10 @@ def _panels(history: dict) -> int:
     return 3 if "reconstruction" in history else 2 if "wasserstein" in history else 1
 
 
+def _figure_size(panels: int) -> tuple[float, float]:
+    return 4 + 2.5 * panels, 3.2
+
+
 def plot_history(name: str, ax=None, *, history: dict | None = None):
     """Draw a training run's curves; returns the axes (a sequence of them for the VAE and the GAN).
 
@@ -501,7 +506,7 @@ def plot_history(name: str, ax=None, *, history: dict | None = None):
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(1, panels, figsize=(4 + 2.5 * panels, 3.2), layout="constrained")
+        _, ax = plt.subplots(1, panels, figsize=_figure_size(panels), layout="constrained")
     axes = [ax] if panels == 1 and not isinstance(ax, (list, tuple, np.ndarray)) else list(np.ravel(ax))
     if len(axes) != panels:
         raise MusegenError(f"the history of {name} needs {panels} axes to draw on, got {len(axes)}")
