@@ -25,6 +25,7 @@ import bench_metrics  # noqa: E402
 import bench_notebooks  # noqa: E402
 import bench_sampling  # noqa: E402
 import bench_spine  # noqa: E402
+import bench_transformer  # noqa: E402
 import bench_vae  # noqa: E402
 
 README = Path(__file__).resolve().parent / "README.md"
@@ -83,6 +84,8 @@ def main() -> None:
     bench_spine.bench_rebuild()
     bench_sampling.main()
     bench_sampling.training()
+    bench_transformer.main()
+    bench_transformer.likelihoods()
     bench_vae.main()
     bench_gan.main()
     bench_metrics.main()

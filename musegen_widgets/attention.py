@@ -12,6 +12,9 @@
     added to the logits. The naive way gathers an ``L × L × d`` tensor of embeddings; Music Transformer's
     "skewing" (Huang et al. 2018) gets the same numbers from one ``L × L`` product by padding a column,
     reshaping and dropping a row, in ``O(L d)`` memory instead of ``O(L² d)``.
+``sinusoidal_positions``
+    The original Transformer's absolute positions (Vaswani et al. 2017): ``sin`` and ``cos`` of the step
+    at geometrically spaced frequencies, added to each step's input.
 ``relative_table``
     The embeddings for distances ``L - 1 .. 0`` from a table of ``max_distance`` of them; farther distances
     share the farthest one (clipping, as Shaw et al. do).
@@ -30,6 +33,7 @@ __all__ = [
     "causal_mask",
     "scaled_dot_product_attention",
     "multi_head_attention",
+    "sinusoidal_positions",
     "relative_table",
     "relative_logits_naive",
     "relative_logits_skewed",
@@ -123,6 +127,22 @@ def multi_head_attention(
     v = np.einsum("ld,dhk->hlk", context, wv) + bv[:, None]
     out, attention = scaled_dot_product_attention(q, k, v, mask=mask, bias=bias)
     return np.einsum("hlk,hkd->ld", out, wo) + bo, attention
+
+
+def sinusoidal_positions(length: int, width: int, *, start: int = 0) -> np.ndarray:
+    """``(length, width)`` absolute positions of steps ``start .. start + length - 1``:
+    ``PE[t, 2i] = sin(t / 10000^(2i / width))`` and ``PE[t, 2i + 1] = cos(t / 10000^(2i / width))``
+    (Vaswani et al. 2017, section 3.5).
+
+    Taught in chapter 05, section 2 (positions).
+
+    >>> sinusoidal_positions(2, 4).astype(float).round(3).tolist()
+    [[0.0, 1.0, 0.0, 1.0], [0.841, 0.54, 0.01, 1.0]]
+    """
+    if width % 2:
+        raise MusegenError(f"sinusoidal positions need an even width, got {width}")
+    angles = np.arange(start, start + length)[:, None] / 10000.0 ** (np.arange(0, width, 2) / width)[None]
+    return np.stack([np.sin(angles), np.cos(angles)], axis=-1).reshape(length, width).astype(np.float32)
 
 
 def relative_table(table: np.ndarray, length: int) -> np.ndarray:

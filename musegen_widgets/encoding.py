@@ -15,6 +15,9 @@ in grid steps, plus the time signature. Every other form converts to and from it
   It cannot tell a held note from a repeated one.
 * **JSB-style frames** (:func:`encode_frames`, :func:`decode_frames`): the set of sounding pitches at each
   quarter note, voices merged, over the 88 piano keys. It loses rhythm finer than a quarter and the voices.
+* **S-A-T-B tokens** (:func:`encode_satb`, :func:`decode_satb`): four voices serialised per 16th step,
+  soprano, alto, tenor, bass, one pitch-or-silence token each, as in Music Transformer's JSB Chorales
+  experiment. Like the piano roll, it cannot tell a held note from a repeated one.
 * **anything else** (:func:`to_piece`): a music21 stream, or a MIDI or MusicXML file, read by
   :mod:`musegen_widgets.music21_io`, which also writes them.
 
@@ -59,6 +62,7 @@ __all__ = [
     "token_to_pitch",
     "is_note",
     "token_name",
+    "pitch_name",
     "midi_to_hz",
     "check_tokens",
     "encode_melody",
@@ -67,6 +71,10 @@ __all__ = [
     "decode_pianoroll",
     "encode_frames",
     "decode_frames",
+    "SATB_SILENCE",
+    "SATB_VOCAB_SIZE",
+    "encode_satb",
+    "decode_satb",
     "chord_segments",
     "to_piece",
 ]
@@ -256,7 +264,17 @@ def token_name(token: int) -> str:
         return "HOLD"
     if token == REST:
         return "REST"
-    pitch = token_to_pitch(token)
+    return pitch_name(token_to_pitch(token))
+
+
+def pitch_name(pitch: int) -> str:
+    """The name of a MIDI pitch with sharps, octaves numbered as in scientific pitch notation (60 is C4).
+
+    Taught in chapter 00, section 5 (three ways to write music as numbers).
+
+    >>> pitch_name(60), pitch_name(37)
+    ('C4', 'C#2')
+    """
     return ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"][pitch % 12] + str(
         pitch // 12 - 1
     )
@@ -455,6 +473,58 @@ def decode_frames(frames: Any, *, time_signature: str = "4/4") -> Piece:
         notes[:, 0] += FRAME_LOW
         voices.append(notes)
     return Piece(tuple(voices), time_signature, length=len(frames) * STEPS_PER_QUARTER)
+
+
+SATB_SILENCE = 0
+"""S-A-T-B token: this voice is silent at this step; token ``1 + pitch - PIANOROLL_LOW`` sounds ``pitch``."""
+SATB_VOCAB_SIZE = 1 + PIANOROLL_HIGH - PIANOROLL_LOW + 1
+"""Silence, and one token per pitch of the piano roll's range."""
+
+
+def encode_satb(music: MusicLike) -> np.ndarray:
+    """Four voices serialised step by step: ``[S₀, A₀, T₀, B₀, S₁, A₁, ...]``, one token per voice and 16th.
+
+    Taught in chapter 05, section 5 (four voices).
+
+    Each token is the voice's sounding pitch (its highest, where it has a chord) or :data:`SATB_SILENCE`;
+    a held note repeats its token at every step, as in the JSB data of Music Transformer (Huang et al.
+    2018, section 4.1), so a held note and a repeated one look alike.
+
+    >>> encode_satb(Piece(([[67, 0, 2]], [[64, 0, 1]], [[60, 0, 2]], [[48, 1, 2]]))).tolist()
+    [44, 41, 37, 0, 44, 0, 37, 25]
+    """
+    piece = to_piece(music)
+    if len(piece.voices) != 4:
+        raise MusegenError(f"S-A-T-B tokens need exactly four voices, this music has {len(piece.voices)}")
+    tokens = np.zeros((piece.n_steps, 4), dtype=np.int64)
+    for voice, notes in enumerate(piece.voices):
+        sounding, _ = _skyline(notes, piece.n_steps)
+        bad = (sounding >= 0) & ((sounding < PIANOROLL_LOW) | (sounding > PIANOROLL_HIGH))
+        if bad.any():
+            raise MusegenError(
+                f"pitch {sounding[bad][0]} in voice {voice} is outside {PIANOROLL_LOW}-{PIANOROLL_HIGH}"
+            )
+        tokens[:, voice] = np.where(sounding >= 0, 1 + sounding - PIANOROLL_LOW, SATB_SILENCE)
+    return tokens.reshape(-1)
+
+
+def decode_satb(tokens: Any, *, time_signature: str = "4/4") -> Piece:
+    """A four-voice :class:`Piece` from S-A-T-B tokens; a run of one pitch in a voice becomes one note.
+
+    Taught in chapter 05, section 5 (four voices). A trailing incomplete step is dropped.
+    """
+    tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
+    if len(tokens) and (tokens.min() < 0 or tokens.max() >= SATB_VOCAB_SIZE):
+        raise MusegenError(f"S-A-T-B tokens must be from 0 to {SATB_VOCAB_SIZE - 1}")
+    by_voice = tokens[: len(tokens) // 4 * 4].reshape(-1, 4).T
+    voices = []
+    for line in by_voice:
+        columns = np.zeros((len(line), PIANOROLL_HIGH - PIANOROLL_LOW + 2), dtype=bool)
+        columns[np.arange(len(line)), line] = True
+        notes = _runs(columns[:, 1:])
+        notes[:, 0] += PIANOROLL_LOW
+        voices.append(notes)
+    return Piece(tuple(voices), time_signature, length=by_voice.shape[1])
 
 
 # ------------------------------------------------------------------------ notation, and any input

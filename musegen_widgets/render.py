@@ -6,7 +6,8 @@ that a notebook shows inline. To stay fast it does not go through MusicXML or Hu
 the notes as MEI, the encoding verovio lays out natively, with spelling, accidentals, ties, beams and
 system breaks already decided (see ``benchmarks/README.md`` for what each route costs).
 
-:func:`pianoroll` draws the same inputs as a matplotlib piano roll, one colour per voice.
+:func:`pianoroll` draws the same inputs as a matplotlib piano roll, one colour per voice;
+:func:`attention_pianoroll` shades a melody's notes by the attention one step of a Transformer gives them.
 
 Both accept anything :func:`musegen_widgets.encoding.to_piece` accepts: melody tokens, a piano roll, frames,
 a music21 stream, a MIDI or MusicXML path, or a :class:`~musegen_widgets.encoding.Piece`.
@@ -21,7 +22,7 @@ import numpy as np
 from .encoding import MusicLike, Piece, chord_segments, to_piece
 from .errors import MusegenError
 
-__all__ = ["score_svg", "pianoroll", "to_mei", "VOICE_COLOURS", "VOICE_NAMES"]
+__all__ = ["score_svg", "pianoroll", "attention_pianoroll", "to_mei", "VOICE_COLOURS", "VOICE_NAMES"]
 
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
 VOICE_COLOURS = ("#d1495b", "#edae49", "#00798c", "#30638e")
@@ -414,4 +415,56 @@ def pianoroll(music: MusicLike, *, time_signature: str | None = None, ax=None):
         )
     if piece.title:
         ax.set_title(piece.title)
+    return figure
+
+
+def attention_pianoroll(music: MusicLike, weights, step: int, *, time_signature: str | None = None):
+    """A melody's piano roll with every note shaded by the attention that step ``step`` gives it, and the
+    weight on each step below.
+
+    Taught in chapter 05, section 6 (what the heads look at).
+
+    Parameters
+    ----------
+    music
+        Anything :func:`score_svg` accepts; its top voice is drawn.
+    weights
+        The attention of step ``step`` over every step, ``(n_steps,)`` (a row of
+        ``model.attention_weights(tokens)``); a note receives the sum over the steps it sounds.
+    step
+        The step whose attention is drawn, marked by a line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib import colormaps
+    from matplotlib.collections import PatchCollection
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    piece = to_piece(music, time_signature=time_signature)
+    weights = np.asarray(weights, dtype=float).reshape(-1)
+    if len(weights) < piece.n_steps or not 0 <= step < len(weights):
+        raise MusegenError(
+            f"need one weight per step ({piece.n_steps}) and a step inside them, got {len(weights)} and {step}"
+        )
+    notes = piece.voices[0] if piece.voices else np.zeros((0, 3), np.int64)
+    received = np.array([weights[start:end].sum() for _, start, end in notes])
+    bar = piece.steps_per_bar
+    figure = Figure(figsize=(10, 3.6), layout="constrained")
+    roll, strip = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+    shades = colormaps["Reds"](0.12 + 0.88 * received / max(received.max(initial=0), 1e-9))
+    boxes = [Rectangle((st / bar, p - 0.4), (e - st) / bar, 0.8) for p, st, e in notes.tolist()]
+    roll.add_collection(PatchCollection(boxes, facecolor=shades, edgecolor="#888", linewidth=0.5))
+    pitches = notes[:, 0] if len(notes) else np.array([60])
+    roll.set_ylim(pitches.min() - 2, pitches.max() + 2)
+    roll.set_ylabel("MIDI pitch")
+    for ax in (roll, strip):
+        ax.axvline((step + 0.5) / bar, color="#30638e", linewidth=1.5)
+        ax.grid(axis="x", alpha=0.3)
+    strip.bar((np.arange(len(weights)) + 0.5) / bar, weights, width=1 / bar, color="#d1495b")
+    strip.set_xlim(0, max(piece.n_steps, 1) / bar)
+    strip.set(xlabel="bar", ylabel="weight")
+    roll.set_title(f"where step {step} looks (blue line): darker notes get more attention")
     return figure

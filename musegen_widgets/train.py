@@ -30,9 +30,13 @@ __all__ = [
     "train_melody_model",
     "train_melody_lstm",
     "train_melody_tcn",
+    "train_melody_transformer",
     "train_frame_lstm",
     "train_melody_vae",
     "train_chorale_gan",
+    "train_chorale_transformer",
+    "satb_windows",
+    "learning_rate_schedule",
     "read_history",
     "plot_history",
     "MODELS",
@@ -94,7 +98,7 @@ def train_melody_model(
     config: dict | None = None,
     seed: int = 0,
 ) -> dict:
-    """Train ``melody_lstm`` or ``melody_tcn`` (:data:`~musegen_widgets.models.RECIPES`) on melody tokens in
+    """Train ``melody_lstm``, ``melody_tcn`` or ``melody_transformer`` (:data:`~musegen_widgets.models.RECIPES`) on melody tokens in
     every key.
 
     Taught in chapter 01, section 5 (training).
@@ -120,7 +124,7 @@ def train_melody_model(
     steps_per_epoch = _n_batches(augmented, batch_size=32)
     model.compile(
         optimizer=keras.optimizers.AdamW(
-            learning_rate=_schedule(steps_per_epoch, epochs), weight_decay=1e-4, clipnorm=1.0
+            learning_rate=learning_rate_schedule(steps_per_epoch, epochs), weight_decay=1e-4, clipnorm=1.0
         ),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
@@ -182,7 +186,7 @@ def train_frame_lstm(
     steps_per_epoch = _n_batches(augmented, batch_size=32)
     model.compile(
         optimizer=keras.optimizers.AdamW(
-            learning_rate=_schedule(steps_per_epoch, epochs, peak=3e-3), clipnorm=1.0
+            learning_rate=learning_rate_schedule(steps_per_epoch, epochs, peak=3e-3), clipnorm=1.0
         ),
         # Keras averages over the 88 keys; the NLL per frame is their sum
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
@@ -232,7 +236,7 @@ def train_melody_vae(
     steps_per_epoch = _n_batches(train, batch_size)
     model.compile(
         optimizer=keras.optimizers.Adam(
-            learning_rate=_schedule(steps_per_epoch, epochs, peak=2e-3), clipnorm=1.0
+            learning_rate=learning_rate_schedule(steps_per_epoch, epochs, peak=2e-3), clipnorm=1.0
         )
     )
     start = time.perf_counter()
@@ -336,6 +340,96 @@ def train_chorale_gan(
     return result
 
 
+CHORALE_WINDOW = 256
+"""Tokens per training window of the four-voice Transformers: 64 sixteenth steps, four bars of 4/4."""
+
+
+def satb_windows(chorales, window: int, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """One epoch of four-voice training windows: each chorale in a random key, cut from a random step.
+
+    Taught in chapter 05, section 5 (four voices).
+
+    Every chorale is transposed by a random shift of :data:`~musegen_widgets.data.ALL_KEYS`, cut into
+    windows of ``window + 1`` tokens starting at a random step (so that windows begin anywhere in the bar),
+    and batched by 32: inputs, next-token targets and a 0/1 weight per token (0 on the padding of a short
+    last window).
+    """
+    from .encoding import SATB_SILENCE
+
+    rng = np.random.default_rng(seed)
+    cut = []
+    for tokens in chorales:
+        shift = int(rng.choice(data.ALL_KEYS))
+        moved = np.where(tokens != SATB_SILENCE, tokens + shift, SATB_SILENCE)
+        start = 4 * int(rng.integers(0, max(1, min(window, len(tokens) - window) // 4)))
+        for first in range(start, len(moved) - 4, window):
+            cut.append(moved[first : first + window + 1])
+    order = rng.permutation(len(cut))
+    batches = []
+    for begin in range(0, len(order), 32):
+        chosen = [cut[i] for i in order[begin : begin + 32]]
+        tokens = np.full((len(chosen), window + 1), SATB_SILENCE, dtype=np.int32)
+        weights = np.zeros((len(chosen), window), dtype=np.float32)
+        for row, piece in enumerate(chosen):
+            tokens[row, : len(piece)] = piece
+            weights[row, : len(piece) - 1] = 1.0
+        batches.append((tokens[:, :-1], tokens[:, 1:], weights))
+    return batches
+
+
+def train_chorale_transformer(
+    name: str = "chorale_transformer",
+    *,
+    fast: bool = False,
+    folder: Path | None = None,
+    epochs: int | None = None,
+    config: dict | None = None,
+    seed: int = 0,
+) -> dict:
+    """Train a :class:`~musegen_widgets.models.chorale_transformer.ChoraleTransformer` on the chorales
+    serialised S-A-T-B, in windows of :data:`CHORALE_WINDOW` tokens: ``chorale_transformer`` (relative
+    attention) or ``chorale_transformer_absolute`` (sinusoidal positions).
+
+    Taught in chapter 05, section 5 (four voices).
+
+    Each epoch sees every training chorale once, in a random key (:func:`satb_windows`); the schedule and
+    early stopping are those of :func:`train_melody_model`, and the NLL is per token, scored in windows of
+    the training length (:func:`~musegen_widgets.metrics.sequence_nll` with ``window``).
+    """
+    import keras
+
+    from . import models
+    from .encoding import encode_satb
+    from .metrics import sequence_nll
+
+    recipe, epochs, config = _settings(name, fast, epochs, config)
+    keras.utils.set_random_seed(seed)
+    train = [encode_satb(piece) for piece in data.load_pieces("train")]
+    valid = [encode_satb(piece) for piece in data.load_pieces("valid")]
+    window = 32 if fast else CHORALE_WINDOW
+    if fast:
+        train, valid = train[:8], valid[:4]
+    model = getattr(models, recipe.model_class)(**config)
+    steps_per_epoch = len(satb_windows(train, window, seed))
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            learning_rate=learning_rate_schedule(steps_per_epoch, epochs), weight_decay=1e-4, clipnorm=1.0
+        ),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    history, seconds = _fit(
+        model,
+        lambda epoch: satb_windows(train, window, seed=seed + epoch),
+        lambda: sequence_nll(model, valid, window=window),
+        epochs,
+        unit="nats per token",
+        patience=5,
+    )
+    test = [encode_satb(piece) for piece in data.load_pieces("test")]
+    test_nll = sequence_nll(model, test, window=window)
+    return _finish(name, model, config, history, test_nll, seconds, _destination(folder, fast))
+
+
 def _destination(folder: Path | None, fast: bool) -> Path | None:
     """Where a run writes: the folder asked for; else nothing for a fast run, and ``data/`` for a real one."""
     if folder is not None:
@@ -343,8 +437,15 @@ def _destination(folder: Path | None, fast: bool) -> Path | None:
     return None if fast else files.data_dir()
 
 
-def _schedule(steps_per_epoch: int, epochs: int, peak: float = 5e-3):
-    """Warm up over the first epoch, then a cosine down to 2 % of the peak by the last epoch."""
+def learning_rate_schedule(steps_per_epoch: int, epochs: int, peak: float = 5e-3):
+    """The learning rate of every course training: a linear warm-up from ``peak / 25`` to ``peak`` over the
+    first epoch, then a cosine down to 2 % of the peak by the last epoch (a Keras schedule: call it with a
+    step number).
+
+    Taught in chapter 05, section 4 (a melody Transformer), whose attention needs the warm-up most: with
+    Adam's running averages still empty, large early updates can push the softmax of attention into
+    saturation, where its gradients vanish (Vaswani et al. 2017, section 5.3; Xiong et al. 2020).
+    """
     import keras
 
     return keras.optimizers.schedules.CosineDecay(
@@ -428,6 +529,14 @@ def train_melody_tcn(**settings) -> dict:
     Taught in chapter 01, section 6 (without recurrence).
     """
     return train_melody_model("melody_tcn", **settings)
+
+
+def train_melody_transformer(**settings) -> dict:
+    """:func:`train_melody_model` for the relative-attention melody Transformer of chapter 05.
+
+    Taught in chapter 05, section 4 (a melody Transformer).
+    """
+    return train_melody_model("melody_transformer", **settings)
 
 
 def _settings(name: str, fast: bool, epochs: int | None, config: dict | None):
@@ -543,10 +652,15 @@ def plot_history(name: str, ax=None, *, history: dict | None = None):
 MODELS = {
     "melody_lstm": train_melody_lstm,
     "melody_tcn": train_melody_tcn,
+    "melody_transformer": train_melody_transformer,
     "frame_lstm": train_frame_lstm,
     "melody_vae": functools.partial(train_melody_vae, "melody_vae"),
     "melody_vae_collapsed": functools.partial(train_melody_vae, "melody_vae_collapsed"),
     "chorale_gan": train_chorale_gan,
+    "chorale_transformer": functools.partial(train_chorale_transformer, "chorale_transformer"),
+    "chorale_transformer_absolute": functools.partial(
+        train_chorale_transformer, "chorale_transformer_absolute"
+    ),
 }
 """Name -> the function that trains it (``python -m musegen_widgets.train NAME``)."""
 

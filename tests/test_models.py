@@ -189,7 +189,9 @@ def test_transpositions_of_frames_stay_on_the_keyboard():
     assert all(s.sum() == 2 for s in shifted)
 
 
-@pytest.mark.parametrize("name", ["melody_tcn", "frame_lstm"])
+@pytest.mark.parametrize(
+    "name", ["melody_tcn", "frame_lstm", "melody_transformer", "chorale_transformer_absolute"]
+)
 def test_other_models_train_and_load(tmp_path, monkeypatch, name):
     from musegen_widgets import models, train
 

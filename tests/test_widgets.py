@@ -146,3 +146,41 @@ def test_sampler_widget_survives_a_model_that_writes_only_rests():
     assert sampler.view.player.value  # the primer's notes are shown and played
     sampler.primer.value = "(silence)"
     assert "only rests" in sampler.message.value and sampler.view.piece is not None
+
+
+class _LooksBack:
+    """A stand-in Transformer: block 0 attends to the step before, block 1 to step 0 (two heads each)."""
+
+    def attention_weights(self, tokens):
+        steps = len(tokens)
+        maps = np.zeros((2, 2, steps, steps))
+        maps[0, :, np.arange(steps), np.maximum(np.arange(steps) - 1, 0)] = 1.0
+        maps[1, :, :, 0] = 1.0
+        return maps
+
+
+def test_attention_explorer_draws_the_chosen_block_head_and_step():
+    from musegen_widgets.widgets import AttentionExplorer
+
+    explorer = AttentionExplorer(_LooksBack(), GOOD_TOKENS)
+    assert explorer.picture.value[:4] == b"\x89PNG" and "<svg" in explorer.view.score.value
+    explorer.block.value, explorer.step.value = 0, 5
+    assert np.flatnonzero(explorer.weights()).tolist() == [4]
+    first = explorer.picture.value
+    explorer.block.value = 1
+    assert np.flatnonzero(explorer.weights()).tolist() == [0] and explorer.picture.value != first
+    explorer.head.value = -1  # the mean of the heads
+    assert explorer.weights()[0] == pytest.approx(1.0)
+    with pytest.raises(MusegenError, match="no attention"):
+        AttentionExplorer(object(), GOOD_TOKENS)
+
+
+def test_attention_pianoroll_shades_the_notes_a_step_attends_to():
+    from musegen_widgets import render
+
+    tokens = np.array([encoding.pitch_to_token(p) for p in (60, 62, 64, 65)])
+    figure = render.attention_pianoroll(tokens, [0.0, 0.9, 0.1, 0.0], 2)
+    shades = figure.axes[0].collections[0].get_facecolors()
+    assert shades[1][1] < shades[2][1] < shades[0][1]  # more attention, a deeper red (less green)
+    with pytest.raises(MusegenError, match="one weight per step"):
+        render.attention_pianoroll(tokens, [1.0], 0)

@@ -13,10 +13,12 @@ from ..numerics import log_softmax
 __all__ = ["sequence_nll", "frame_nll"]
 
 
-def sequence_nll(model, sequences: Sequence[np.ndarray], *, batch_size: int = 32) -> float:
+def sequence_nll(
+    model, sequences: Sequence[np.ndarray], *, batch_size: int = 32, window: int | None = None
+) -> float:
     """Mean NLL in nats per token of ``model`` on whole sequences (tokens 1..T-1, each given all before).
 
-    Taught in chapter 01, section 5 (training).
+    Taught in chapter 01, section 5 (training); ``window`` in chapter 05, section 5 (four voices).
 
     Parameters
     ----------
@@ -25,7 +27,16 @@ def sequence_nll(model, sequences: Sequence[np.ndarray], *, batch_size: int = 32
         vocab)`` next-token logits.
     sequences
         1-D token arrays, each starting on a downbeat, as :func:`musegen_widgets.data.load_melodies` gives.
+    window
+        If given, each sequence is scored in consecutive windows of ``window`` predictions, each token given
+        only the tokens of its window before it (for models trained on windows of that length).
     """
+    if window is not None:
+        if not (isinstance(window, (int, np.integer)) and window >= 1):
+            raise MusegenError(f"window must be a whole number of at least 1, got {window!r}")
+        sequences = [
+            s[start : start + window + 1] for s in sequences for start in range(0, len(s) - 1, window)
+        ]
     sequences = [np.asarray(s) for s in sequences if len(s) > 1]
     if not sequences:
         raise MusegenError("no sequence has two or more tokens to score")

@@ -1,4 +1,4 @@
-"""The course's trained models, and the shipped weights that load by default (chapters 01-03).
+"""The course's trained models, and the shipped weights that load by default (chapters 01-05).
 
 ``load_pretrained(name)`` builds the model and loads ``data/NAME.weights.h5`` after checking its SHA-256
 against ``data/MANIFEST.json``. TensorFlow is imported here, not when the package is.
@@ -8,10 +8,13 @@ name                model                                                  chapt
 ==================  =====================================================  ==========
 ``melody_lstm``     :class:`~musegen_widgets.models.melody_lstm.MelodyLSTM`  01
 ``melody_tcn``      :class:`~musegen_widgets.models.melody_tcn.MelodyTCN`    01
+``melody_transformer``  :class:`~musegen_widgets.models.melody_transformer.MelodyTransformer`  05
 ``frame_lstm``      :class:`~musegen_widgets.models.frames.FrameLSTM`        01
 ``melody_vae``      :class:`~musegen_widgets.models.melody_vae.MelodyVAE`    02
 ``melody_vae_collapsed``  the same VAE trained on the plain ELBO (collapsed)  02
 ``chorale_gan``     :class:`~musegen_widgets.models.chorale_gan.ChoraleGAN`  03
+``chorale_transformer``  :class:`~musegen_widgets.models.chorale_transformer.ChoraleTransformer`  05
+``chorale_transformer_absolute``  the same with sinusoidal absolute positions  05
 ==================  =====================================================  ==========
 
 The model classes are importable from here (``models.MelodyLSTM``) and are loaded on first use.
@@ -35,6 +38,7 @@ __all__ = [
     "MelodyLSTM",
     "MelodyTCN",
     "MelodyTransformer",
+    "ChoraleTransformer",
     "FrameLSTM",
     "IndependentFrames",
     "MelodyVAE",
@@ -61,6 +65,23 @@ _VAE_FAST_SIZES = {"latent": 8, "encoder_units": 16, "decoder_units": 16, "embed
 _VAE_CURED = {"beta": 0.2, "free_bits": 0.25}  # beta < 1 and free bits keep the latent in use
 _PLAIN_ELBO = {"beta": 1.0, "free_bits": 0.0, "anneal_steps": 0}  # for chapter 02's collapsed twin
 
+_SATB_SIZES = {
+    "embedding": 64,
+    "n_layers": 3,
+    "heads": 4,
+    "feed_forward": 256,
+    "max_distance": 256,
+    "dropout": 0.1,
+}
+_SATB_FAST_SIZES = {
+    "embedding": 16,
+    "n_layers": 1,
+    "heads": 2,
+    "feed_forward": 32,
+    "max_distance": 32,
+    "dropout": 0.1,
+}
+
 RECIPES = {
     "melody_lstm": Recipe(
         "MelodyLSTM",
@@ -73,6 +94,19 @@ RECIPES = {
         {"channels": 64, "kernel_size": 3, "dilations": [1, 2, 4, 8, 16, 32] * 2, "dropout": 0.2},
         {"channels": 8, "kernel_size": 2, "dilations": [1, 2], "dropout": 0.2},
         16,
+    ),
+    "melody_transformer": Recipe(
+        "MelodyTransformer",
+        {
+            "embedding": 96,
+            "n_layers": 3,
+            "heads": 4,
+            "feed_forward": 384,
+            "max_distance": 256,
+            "dropout": 0.1,
+        },
+        {"embedding": 16, "n_layers": 1, "heads": 2, "feed_forward": 32, "max_distance": 32, "dropout": 0.1},
+        12,
     ),
     "frame_lstm": Recipe(
         "FrameLSTM",
@@ -88,6 +122,18 @@ RECIPES = {
     ),
     "melody_vae_collapsed": Recipe(
         "MelodyVAE", {**_VAE_SIZES, **_PLAIN_ELBO}, {**_VAE_FAST_SIZES, **_PLAIN_ELBO}, 6
+    ),
+    "chorale_transformer": Recipe(
+        "ChoraleTransformer",
+        {**_SATB_SIZES, "positions": "relative"},
+        {**_SATB_FAST_SIZES, "positions": "relative"},
+        40,
+    ),
+    "chorale_transformer_absolute": Recipe(
+        "ChoraleTransformer",
+        {**_SATB_SIZES, "positions": "absolute"},
+        {**_SATB_FAST_SIZES, "positions": "absolute"},
+        40,
     ),
     "chorale_gan": Recipe(
         "ChoraleGAN",
@@ -112,6 +158,7 @@ _MODULES = {
     "MelodyLSTM": ".melody_lstm",
     "MelodyTCN": ".melody_tcn",
     "MelodyTransformer": ".melody_transformer",
+    "ChoraleTransformer": ".chorale_transformer",
     "FrameLSTM": ".frames",
     "IndependentFrames": ".frames",
     "MelodyVAE": ".melody_vae",

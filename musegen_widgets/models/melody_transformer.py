@@ -23,44 +23,19 @@ from ..encoding import VOCAB_SIZE
 from ..numerics import log_softmax
 from .melody_inputs import MelodyModel, StepInputs, as_numpy
 
-__all__ = ["MelodyTransformer", "TransformerStepper"]
+__all__ = ["MelodyTransformer", "DecoderBlocks", "TransformerStepper"]
 
 
-@keras.saving.register_keras_serializable(package="musegen")
-class MelodyTransformer(MelodyModel):
-    """Embeddings, ``n_layers`` pre-norm blocks of causal relative self-attention and a feed-forward layer,
-    and a linear read-out to the vocabulary.
+class DecoderBlocks:
+    """The layers every Transformer of the course shares: ``n_layers`` pre-norm blocks of causal
+    self-attention and a feed-forward layer, then a norm and a linear read-out to the vocabulary.
 
-    Taught in chapter 05, section 2 (positions), whose relative attention it is built on.
-
-    Parameters
-    ----------
-    embedding
-        Width of every step's vector (the model dimension), split evenly between the heads.
-    n_layers, heads
-        Blocks, and attention heads per block.
-    feed_forward
-        Width of each block's hidden feed-forward layer.
-    max_distance
-        Distances with a vector of their own; farther ones share the last.
-    dropout
-        On the attention weights and on each block's two outputs, during training only.
-    vocab_size
-        Number of tokens.
+    Taught in chapter 05, section 4 (a melody Transformer). A mixin for a ``keras.Model`` that defines
+    ``embed(tokens)``; with ``relative`` the attention logits get the relative term (Shaw et al. 2018)
+    through Music Transformer's skewing, without it the model relies on positions added by ``embed``.
     """
 
-    def __init__(
-        self,
-        embedding=128,
-        n_layers=4,
-        heads=4,
-        feed_forward=512,
-        max_distance=256,
-        dropout=0.1,
-        vocab_size=VOCAB_SIZE,
-        **kwargs,
-    ):
-        super().__init__(embedding=embedding, vocab_size=vocab_size, **kwargs)
+    def _make_blocks(self, embedding, n_layers, heads, feed_forward, max_distance, dropout, vocab_size):
         if embedding % heads:
             raise ValueError(f"embedding {embedding} is not divisible into {heads} heads")
         self.n_layers, self.heads, self.feed_forward_size = n_layers, heads, feed_forward
@@ -82,7 +57,7 @@ class MelodyTransformer(MelodyModel):
         self.final_norm = layers.LayerNormalization(name="final_norm")
         self.readout = layers.Dense(vocab_size, name="readout")
 
-    def build(self, input_shape):
+    def _make_relative_tables(self):
         # one table of distance vectors per block and head: (heads, max_distance, head_size), the last row distance 0
         self.relative = [
             self.add_weight(
@@ -92,38 +67,52 @@ class MelodyTransformer(MelodyModel):
             )
             for i in range(self.n_layers)
         ]
-        super().build(input_shape)
 
     def _attention(self, i: int, x, training: bool):
+        """Block ``i``'s attention: its output ``(batch, L, embedding)`` and weights ``(batch, heads, L, L)``."""
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
         qkv = ops.reshape(self.projections[i](x), (batch, length, 3, self.heads, self.head_size))
         q, k, v = (ops.transpose(qkv[:, :, n], (0, 2, 1, 3)) for n in range(3))  # (batch, heads, L, d)
-        # the vectors for distances L-1 .. 0 (rows of the table from max_distance - L, clipped at the farthest)
-        rows = ops.maximum(ops.arange(length) + (self.max_distance - length), 0)
-        table = ops.take(self.relative[i], rows, axis=1)  # (heads, L, d)
-        by_distance = ops.einsum("bhld,hrd->bhlr", q, table)
-        padded = ops.pad(by_distance, [[0, 0], [0, 0], [0, 0], [1, 0]])
-        skewed = ops.reshape(padded, (batch, self.heads, length + 1, length))[:, :, 1:]
-        logits = (ops.einsum("bhld,bhmd->bhlm", q, k) + skewed) / np.sqrt(self.head_size)
+        logits = ops.einsum("bhld,bhmd->bhlm", q, k)
+        if self.relative_attention:
+            # the vectors for distances L-1 .. 0 (rows of the table from max_distance - L, clipped at the farthest)
+            rows = ops.maximum(ops.arange(length) + (self.max_distance - length), 0)
+            table = ops.take(self.relative[i], rows, axis=1)  # (heads, L, d)
+            by_distance = ops.einsum("bhld,hrd->bhlr", q, table)
+            padded = ops.pad(by_distance, [[0, 0], [0, 0], [0, 0], [1, 0]])
+            logits = logits + ops.reshape(padded, (batch, self.heads, length + 1, length))[:, :, 1:]
         causal = ops.tril(ops.ones((length, length), dtype="bool"))
-        logits = ops.where(causal[None, None], logits, -1e9)
-        weights = self.dropouts[3 * i](ops.softmax(logits, axis=-1), training=training)
-        mixed = ops.transpose(ops.einsum("bhlm,bhmd->bhld", weights, v), (0, 2, 1, 3))
-        return self.attention_outputs[i](ops.reshape(mixed, (batch, length, self.heads * self.head_size)))
+        logits = ops.where(causal[None, None], logits / np.sqrt(self.head_size), -1e9)
+        weights = ops.softmax(logits, axis=-1)
+        dropped = self.dropouts[3 * i](weights, training=training)
+        mixed = ops.transpose(ops.einsum("bhlm,bhmd->bhld", dropped, v), (0, 2, 1, 3))
+        output = self.attention_outputs[i](ops.reshape(mixed, (batch, length, self.heads * self.head_size)))
+        return output, weights
 
     def call(self, tokens, training=False):
         x = self.embed(tokens)
         for i in range(self.n_layers):
-            x = x + self.dropouts[3 * i + 1](
-                self._attention(i, self.attention_norms[i](x), training), training=training
-            )
+            attended, _ = self._attention(i, self.attention_norms[i](x), training)
+            x = x + self.dropouts[3 * i + 1](attended, training=training)
             hidden = self.back[i](self.hidden[i](self.feed_norms[i](x)))
             x = x + self.dropouts[3 * i + 2](hidden, training=training)
         return self.readout(self.final_norm(x))
 
-    def get_config(self):
+    def attention_weights(self, tokens) -> np.ndarray:
+        """Every block's and head's attention over one sequence: ``(n_layers, heads, L, L)``, rows summing to 1.
+
+        Taught in chapter 05, section 6 (what the heads look at).
+        """
+        x, maps = self.embed(np.asarray(tokens, dtype=np.int32)[None]), []
+        for i in range(self.n_layers):
+            attended, weights = self._attention(i, self.attention_norms[i](x), False)
+            maps.append(as_numpy(weights)[0])
+            x = x + attended
+            x = x + self.back[i](self.hidden[i](self.feed_norms[i](x)))
+        return np.stack(maps)
+
+    def _block_config(self) -> dict:
         return {
-            **super().get_config(),
             "embedding": self.embedding_size,
             "n_layers": self.n_layers,
             "heads": self.heads,
@@ -133,9 +122,56 @@ class MelodyTransformer(MelodyModel):
             "vocab_size": self.vocab_size,
         }
 
+
+@keras.saving.register_keras_serializable(package="musegen")
+class MelodyTransformer(DecoderBlocks, MelodyModel):
+    """Embeddings, ``n_layers`` pre-norm blocks of causal relative self-attention and a feed-forward layer,
+    and a linear read-out to the vocabulary.
+
+    Taught in chapter 05, section 4 (a melody Transformer), on the relative attention of section 2.
+
+    Parameters
+    ----------
+    embedding
+        Width of every step's vector (the model dimension), split evenly between the heads.
+    n_layers, heads
+        Blocks, and attention heads per block.
+    feed_forward
+        Width of each block's hidden feed-forward layer.
+    max_distance
+        Distances with a vector of their own; farther ones share the last.
+    dropout
+        On the attention weights and on each block's two outputs, during training only.
+    vocab_size
+        Number of tokens.
+    """
+
+    relative_attention = True
+
+    def __init__(
+        self,
+        embedding=128,
+        n_layers=4,
+        heads=4,
+        feed_forward=512,
+        max_distance=256,
+        dropout=0.1,
+        vocab_size=VOCAB_SIZE,
+        **kwargs,
+    ):
+        super().__init__(embedding=embedding, vocab_size=vocab_size, **kwargs)
+        self._make_blocks(embedding, n_layers, heads, feed_forward, max_distance, dropout, vocab_size)
+
+    def build(self, input_shape):
+        self._make_relative_tables()
+        super().build(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), **self._block_config()}
+
     def stepper(self) -> TransformerStepper:
         """An incremental sampler's view of the model: ``feed(token)`` returns the next logits."""
-        return TransformerStepper(self)
+        return TransformerStepper(self, StepInputs(self))
 
 
 def _norm(layer) -> tuple[np.ndarray, np.ndarray, float]:
@@ -150,13 +186,14 @@ def _layer_norm(x: np.ndarray, norm: tuple[np.ndarray, np.ndarray, float]) -> np
 class TransformerStepper:
     """The Transformer one step at a time in numpy, with a key/value cache per block.
 
-    Taught in chapter 05, section 2 (positions). Step ``t`` computes its query, key and value, appends the
+    Taught in chapter 05, section 4 (a melody Transformer). ``inputs.feed(token)`` gives the step's input
+    vector (the model's ``embed`` one step at a time). Step ``t`` computes its query, key and value, appends the
     key and value to the cache, and attends over the ``t + 1`` cached ones: the same numbers as
-    :meth:`MelodyTransformer.call` at that step (tested to 1e-4), in time proportional to ``t``.
+    the model's ``call`` at that step (tested to 1e-4), in time proportional to ``t``.
     """
 
-    def __init__(self, model: MelodyTransformer):
-        self.model, self.inputs = model, StepInputs(model)
+    def __init__(self, model: DecoderBlocks, inputs):
+        self.model, self.inputs = model, inputs
         self.weights = [
             {
                 "qkv": (as_numpy(model.projections[i].kernel), as_numpy(model.projections[i].bias)),
@@ -166,7 +203,7 @@ class TransformerStepper:
                 ),
                 "hidden": (as_numpy(model.hidden[i].kernel), as_numpy(model.hidden[i].bias)),
                 "back": (as_numpy(model.back[i].kernel), as_numpy(model.back[i].bias)),
-                "relative": as_numpy(model.relative[i]),
+                "relative": as_numpy(model.relative[i]) if model.relative_attention else None,
                 "attention_norm": _norm(model.attention_norms[i]),
                 "feed_norm": _norm(model.feed_norms[i]),
             }
@@ -186,11 +223,11 @@ class TransformerStepper:
             self.keys[i] = np.concatenate([self.keys[i], k], axis=1)
             self.values[i] = np.concatenate([self.values[i], v], axis=1)
             steps = self.keys[i].shape[1]
-            table = relative_table(w["relative"], steps)  # distances steps - 1 .. 0, as the cached keys
-            logits = (q @ np.swapaxes(self.keys[i], 1, 2) + q @ np.swapaxes(table, 1, 2)) / np.sqrt(
-                model.head_size
-            )
-            weights = np.exp(log_softmax(logits))
+            logits = q @ np.swapaxes(self.keys[i], 1, 2)
+            if w["relative"] is not None:
+                table = relative_table(w["relative"], steps)  # distances steps - 1 .. 0, as the cached keys
+                logits = logits + q @ np.swapaxes(table, 1, 2)
+            weights = np.exp(log_softmax(logits / np.sqrt(model.head_size)))
             mixed = (weights @ self.values[i]).reshape(-1)
             x = x + mixed @ w["out"][0] + w["out"][1]
             hidden = np.maximum(_layer_norm(x, w["feed_norm"]) @ w["hidden"][0] + w["hidden"][1], 0.0)

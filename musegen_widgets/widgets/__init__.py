@@ -8,6 +8,7 @@ widget              what it does                                                
 ``LatentExplorer``  interpolation, prior samples and attribute vectors of the VAE      02
 ``GanExplorer``     the chorale GAN's seed, shared and per-voice latents, binarisation 03
 ``ListeningTest``   a blind listening test, answers saved as given, binomial test      04
+``AttentionExplorer``  which earlier notes a Transformer's head attends to, step by step  05
 ==================  ==============================================================  =======
 
 They are plain ipywidgets, with no JupyterLab extension to build, so they work in JupyterLab,
@@ -15,10 +16,18 @@ Notebook 7, VS Code and on Binder. Scores are verovio SVG (:mod:`musegen_widgets
 synthesized in numpy (:mod:`musegen_widgets.audio`); nothing is fetched from the network.
 """
 
+from .attention_explorer import AttentionExplorer
 from .gan_explorer import GanExplorer
 from .latent_explorer import LatentExplorer
 from .listening_test import ListeningTest
 from .sampler import SamplerWidget
 from .score_view import ScoreView
 
-__all__ = ["ScoreView", "SamplerWidget", "LatentExplorer", "ListeningTest", "GanExplorer"]
+__all__ = [
+    "ScoreView",
+    "SamplerWidget",
+    "LatentExplorer",
+    "ListeningTest",
+    "GanExplorer",
+    "AttentionExplorer",
+]

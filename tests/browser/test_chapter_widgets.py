@@ -211,3 +211,33 @@ def test_chapter_04_listening_test(page, lab_url, artifacts):
     )
     test.screenshot(path=str(artifacts / "04_listening_test.png"))
     assert page.console_errors == []
+
+
+def test_chapter_05_attention_explorer(page, lab_url, artifacts):
+    open_and_run_all(page, lab_url, "05_transformers.ipynb", artifacts)
+    explorer = page.locator(".widget-vbox:has(.widget-dropdown):has-text('mean of heads')").first
+    explorer.scroll_into_view_if_needed()
+    view = explorer.locator(".widget-vbox:has(audio)").first
+    assert view.locator(".widget-html svg g.measure").count() >= 8  # the held-out chorale, engraved
+    assert view.locator("audio").first.evaluate(AUDIO_DURATION) > 5
+    picture = explorer.locator("img").last
+    page.wait_for_function("img => img.naturalWidth > 0", arg=picture.element_handle(), timeout=30_000)
+    explorer.screenshot(path=str(artifacts / "05_attention_explorer.png"))
+
+    def redraws(action) -> None:
+        before = picture.get_attribute("src")
+        action()
+        page.wait_for_function(
+            "([img, old]) => img.src !== old && img.naturalWidth > 0",
+            arg=[picture.element_handle(), before],
+            timeout=60_000,
+        )
+
+    step_handle = explorer.locator(".widget-slider:has-text('step') .noUi-handle").first
+    redraws(lambda: (step_handle.focus(), *(page.keyboard.press("ArrowLeft") for _ in range(5))))
+    head_menu = explorer.locator(".widget-dropdown:has-text('head') select").first
+    redraws(lambda: head_menu.select_option(label="mean of heads"))
+    block_menu = explorer.locator(".widget-dropdown:has-text('block') select").first
+    redraws(lambda: block_menu.select_option(index=0))
+    explorer.screenshot(path=str(artifacts / "05_attention_explorer_after_changes.png"))
+    assert page.console_errors == []
