@@ -127,6 +127,7 @@ def train_melody_model(
             learning_rate=learning_rate_schedule(steps_per_epoch, epochs), weight_decay=1e-4, clipnorm=1.0
         ),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=not fast,  # XLA pays off for a real run; for a tiny one its compile costs more memory than it saves time
     )
     history, seconds = _fit(
         model,
@@ -416,6 +417,7 @@ def train_chorale_transformer(
             learning_rate=learning_rate_schedule(steps_per_epoch, epochs), weight_decay=1e-4, clipnorm=1.0
         ),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=not fast,  # XLA pays off for a real run; for a tiny one its compile costs more memory than it saves time
     )
     history, seconds = _fit(
         model,

@@ -12,6 +12,10 @@ from ..numerics import log_softmax
 
 __all__ = ["sequence_nll", "frame_nll"]
 
+PAIRS_PER_BATCH = 2**20
+""":func:`sequence_nll` scores at most this many rows times length squared at once (a Transformer's
+attention over four voices in windows of 1,024 tokens would otherwise take gigabytes)."""
+
 
 def sequence_nll(
     model, sequences: Sequence[np.ndarray], *, batch_size: int = 32, window: int | None = None
@@ -27,6 +31,8 @@ def sequence_nll(
         vocab)`` next-token logits.
     sequences
         1-D token arrays, each starting on a downbeat, as :func:`musegen_widgets.data.load_melodies` gives.
+    batch_size
+        At most this many sequences at once (fewer for long ones: see :data:`PAIRS_PER_BATCH`).
     window
         If given, each sequence is scored in consecutive windows of ``window`` predictions, each token given
         only the tokens of its window before it (for models trained on windows of that length).
@@ -40,10 +46,13 @@ def sequence_nll(
     sequences = [np.asarray(s) for s in sequences if len(s) > 1]
     if not sequences:
         raise MusegenError("no sequence has two or more tokens to score")
-    order = np.argsort([len(s) for s in sequences])
-    total, count = 0.0, 0
-    for start in range(0, len(order), batch_size):
-        batch = [sequences[i] for i in order[start : start + batch_size]]
+    order = np.argsort([len(s) for s in sequences])[::-1]  # longest first: the batch size is set by them
+    total, count, start = 0.0, 0, 0
+    while start < len(order):
+        # at most PAIRS_PER_BATCH (token, earlier token) pairs: a Transformer's L x L attention stays small
+        rows = max(1, min(batch_size, PAIRS_PER_BATCH // len(sequences[order[start]]) ** 2))
+        batch = [sequences[i] for i in order[start : start + rows]]
+        start += rows
         length = max(len(s) for s in batch)
         tokens = np.full((len(batch), length), HOLD, dtype=np.int32)
         for row, sequence in enumerate(batch):
@@ -84,10 +93,13 @@ def frame_nll(model, sequences: Sequence[np.ndarray], *, batch_size: int = 32) -
         raise MusegenError("no sequence has a frame to score")
     if any(s.ndim != 2 or s.shape[1] != width for s in sequences):
         raise MusegenError(f"frames must be arrays of shape (quarters, {width})")
-    order = np.argsort([len(s) for s in sequences])
-    total, count = 0.0, 0
-    for start in range(0, len(order), batch_size):
-        batch = [sequences[i] for i in order[start : start + batch_size]]
+    order = np.argsort([len(s) for s in sequences])[::-1]  # longest first: the batch size is set by them
+    total, count, start = 0.0, 0, 0
+    while start < len(order):
+        # at most PAIRS_PER_BATCH (token, earlier token) pairs: a Transformer's L x L attention stays small
+        rows = max(1, min(batch_size, PAIRS_PER_BATCH // len(sequences[order[start]]) ** 2))
+        batch = [sequences[i] for i in order[start : start + rows]]
+        start += rows
         length = max(len(s) for s in batch)
         frames = np.zeros((len(batch), length + 1, width), dtype=np.float32)  # frame 0 is the silence
         for row, sequence in enumerate(batch):

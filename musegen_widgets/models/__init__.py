@@ -106,7 +106,7 @@ RECIPES = {
             "dropout": 0.1,
         },
         {"embedding": 16, "n_layers": 1, "heads": 2, "feed_forward": 32, "max_distance": 32, "dropout": 0.1},
-        12,
+        10,
     ),
     "frame_lstm": Recipe(
         "FrameLSTM",
