@@ -20,7 +20,6 @@ from keras import layers, ops
 
 from ..attention import relative_table
 from ..encoding import VOCAB_SIZE
-from ..numerics import log_softmax
 from .melody_inputs import MelodyModel, StepInputs, as_numpy
 
 __all__ = ["MelodyTransformer", "DecoderBlocks", "TransformerStepper"]
@@ -180,7 +179,8 @@ def _norm(layer) -> tuple[np.ndarray, np.ndarray, float]:
 
 def _layer_norm(x: np.ndarray, norm: tuple[np.ndarray, np.ndarray, float]) -> np.ndarray:
     gamma, beta, epsilon = norm
-    return (x - x.mean()) / np.sqrt(x.var() + epsilon) * gamma + beta
+    centred = x - x.sum() / x.size  # one vector: sums and a dot product beat numpy's mean and var here
+    return centred * (gamma / np.sqrt(centred @ centred / x.size + epsilon)) + beta
 
 
 class TransformerStepper:
@@ -211,24 +211,44 @@ class TransformerStepper:
         ]
         self.final_norm = _norm(model.final_norm)
         self.readout = (as_numpy(model.readout.kernel), as_numpy(model.readout.bias))
-        self.keys = [np.zeros((model.heads, 0, model.head_size), np.float32) for _ in range(model.n_layers)]
-        self.values = [np.zeros((model.heads, 0, model.head_size), np.float32) for _ in range(model.n_layers)]
+        # the caches, with room to grow: keys and values of block i at steps 0 .. steps - 1
+        self.steps, self.scale = 0, 1.0 / np.sqrt(model.head_size)
+        self._keys = [
+            np.zeros((model.heads, 256, model.head_size), np.float32) for _ in range(model.n_layers)
+        ]
+        self._values = [np.zeros_like(k) for k in self._keys]
+
+    @property
+    def keys(self) -> list[np.ndarray]:
+        """Each block's cached keys, ``(heads, steps, head_size)``."""
+        return [k[:, : self.steps] for k in self._keys]
+
+    @property
+    def values(self) -> list[np.ndarray]:
+        """Each block's cached values, ``(heads, steps, head_size)``."""
+        return [v[:, : self.steps] for v in self._values]
 
     def feed(self, token: int) -> np.ndarray:
         """Take the token at the current step; return the logits for the next one."""
         model, x = self.model, self.inputs.feed(token)
+        if self.steps == self._keys[0].shape[1]:  # full: twice the room
+            self._keys = [np.concatenate([k, np.zeros_like(k)], axis=1) for k in self._keys]
+            self._values = [np.concatenate([v, np.zeros_like(v)], axis=1) for v in self._values]
+        now, self.steps = self.steps, self.steps + 1
         for i, w in enumerate(self.weights):
             h = _layer_norm(x, w["attention_norm"])
             q, k, v = (h @ w["qkv"][0] + w["qkv"][1]).reshape(3, model.heads, 1, model.head_size)
-            self.keys[i] = np.concatenate([self.keys[i], k], axis=1)
-            self.values[i] = np.concatenate([self.values[i], v], axis=1)
-            steps = self.keys[i].shape[1]
-            logits = q @ np.swapaxes(self.keys[i], 1, 2)
+            self._keys[i][:, now] = k[:, 0]
+            self._values[i][:, now] = v[:, 0]
+            keys, values = self._keys[i][:, : self.steps], self._values[i][:, : self.steps]
+            logits = q @ keys.transpose(0, 2, 1)
             if w["relative"] is not None:
-                table = relative_table(w["relative"], steps)  # distances steps - 1 .. 0, as the cached keys
-                logits = logits + q @ np.swapaxes(table, 1, 2)
-            weights = np.exp(log_softmax(logits / np.sqrt(model.head_size)))
-            mixed = (weights @ self.values[i]).reshape(-1)
+                table = relative_table(w["relative"], self.steps)  # distances steps - 1 .. 0, as the keys
+                logits = logits + q @ table.transpose(0, 2, 1)
+            logits *= self.scale
+            weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+            weights /= weights.sum(axis=-1, keepdims=True)
+            mixed = (weights @ values).reshape(-1)
             x = x + mixed @ w["out"][0] + w["out"][1]
             hidden = np.maximum(_layer_norm(x, w["feed_norm"]) @ w["hidden"][0] + w["hidden"][1], 0.0)
             x = x + hidden @ w["back"][0] + w["back"][1]
