@@ -17,6 +17,18 @@ PAIRS_PER_BATCH = 2**20
 attention over four voices in windows of 1,024 tokens would otherwise take gigabytes)."""
 
 
+def _batches(sequences: list[np.ndarray], batch_size: int):
+    """The sequences in batches of similar length, longest first, each holding at most ``batch_size`` of
+    them and at most :data:`PAIRS_PER_BATCH` rows times length squared (a Transformer's ``L x L``
+    attention stays small)."""
+    order = np.argsort([len(s) for s in sequences])[::-1]
+    start = 0
+    while start < len(order):
+        rows = max(1, min(batch_size, PAIRS_PER_BATCH // len(sequences[order[start]]) ** 2))
+        yield [sequences[i] for i in order[start : start + rows]]
+        start += rows
+
+
 def sequence_nll(
     model, sequences: Sequence[np.ndarray], *, batch_size: int = 32, window: int | None = None
 ) -> float:
@@ -46,14 +58,9 @@ def sequence_nll(
     sequences = [np.asarray(s) for s in sequences if len(s) > 1]
     if not sequences:
         raise MusegenError("no sequence has two or more tokens to score")
-    order = np.argsort([len(s) for s in sequences])[::-1]  # longest first: the batch size is set by them
-    total, count, start = 0.0, 0, 0
-    while start < len(order):
-        # at most PAIRS_PER_BATCH (token, earlier token) pairs: a Transformer's L x L attention stays small
-        rows = max(1, min(batch_size, PAIRS_PER_BATCH // len(sequences[order[start]]) ** 2))
-        batch = [sequences[i] for i in order[start : start + rows]]
-        start += rows
-        length = max(len(s) for s in batch)
+    total, count = 0.0, 0
+    for batch in _batches(sequences, batch_size):
+        length = len(batch[0])
         tokens = np.full((len(batch), length), HOLD, dtype=np.int32)
         for row, sequence in enumerate(batch):
             tokens[row, : len(sequence)] = sequence
@@ -93,14 +100,9 @@ def frame_nll(model, sequences: Sequence[np.ndarray], *, batch_size: int = 32) -
         raise MusegenError("no sequence has a frame to score")
     if any(s.ndim != 2 or s.shape[1] != width for s in sequences):
         raise MusegenError(f"frames must be arrays of shape (quarters, {width})")
-    order = np.argsort([len(s) for s in sequences])[::-1]  # longest first: the batch size is set by them
-    total, count, start = 0.0, 0, 0
-    while start < len(order):
-        # at most PAIRS_PER_BATCH (token, earlier token) pairs: a Transformer's L x L attention stays small
-        rows = max(1, min(batch_size, PAIRS_PER_BATCH // len(sequences[order[start]]) ** 2))
-        batch = [sequences[i] for i in order[start : start + rows]]
-        start += rows
-        length = max(len(s) for s in batch)
+    total, count = 0.0, 0
+    for batch in _batches(sequences, batch_size):
+        length = len(batch[0])
         frames = np.zeros((len(batch), length + 1, width), dtype=np.float32)  # frame 0 is the silence
         for row, sequence in enumerate(batch):
             frames[row, 1 : len(sequence) + 1] = sequence

@@ -88,27 +88,27 @@ class DecoderBlocks:
         output = self.attention_outputs[i](ops.reshape(mixed, (batch, length, self.heads * self.head_size)))
         return output, weights
 
-    def call(self, tokens, training=False):
-        x = self.embed(tokens)
+    def _forward(self, tokens, training: bool):
+        """The next-token logits, and every block's attention weights ``(batch, heads, L, L)``."""
+        x, maps = self.embed(tokens), []
         for i in range(self.n_layers):
-            attended, _ = self._attention(i, self.attention_norms[i](x), training)
+            attended, weights = self._attention(i, self.attention_norms[i](x), training)
+            maps.append(weights)
             x = x + self.dropouts[3 * i + 1](attended, training=training)
             hidden = self.back[i](self.hidden[i](self.feed_norms[i](x)))
             x = x + self.dropouts[3 * i + 2](hidden, training=training)
-        return self.readout(self.final_norm(x))
+        return self.readout(self.final_norm(x)), maps
+
+    def call(self, tokens, training=False):
+        return self._forward(tokens, training)[0]
 
     def attention_weights(self, tokens) -> np.ndarray:
         """Every block's and head's attention over one sequence: ``(n_layers, heads, L, L)``, rows summing to 1.
 
         Taught in chapter 05, section 6 (what the heads look at).
         """
-        x, maps = self.embed(np.asarray(tokens, dtype=np.int32)[None]), []
-        for i in range(self.n_layers):
-            attended, weights = self._attention(i, self.attention_norms[i](x), False)
-            maps.append(as_numpy(weights)[0])
-            x = x + attended
-            x = x + self.back[i](self.hidden[i](self.feed_norms[i](x)))
-        return np.stack(maps)
+        _, maps = self._forward(np.asarray(tokens, dtype=np.int32)[None], False)
+        return np.stack([as_numpy(weights)[0] for weights in maps])
 
     def _block_config(self) -> dict:
         return {

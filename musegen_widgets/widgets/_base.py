@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import tempfile
 import threading
 from pathlib import Path
@@ -40,6 +41,13 @@ def debounced(callback, delay: float, timer):
     return timer
 
 
+def figure_png(figure) -> bytes:
+    """A matplotlib figure as the PNG bytes an ``Image`` widget shows."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
+
+
 def uploaded_tokens(upload: dict) -> np.ndarray:
     """Melody tokens of a file from a ``FileUpload``; errors name the file as the learner knows it."""
     name = Path(upload["name"]).name
@@ -57,7 +65,8 @@ class Explorer(widgets.VBox):
     seed that wraps around.
 
     Taught in chapter 01, section 7 (sampling), where :class:`SamplerWidget` is the first of them. A subclass
-    sets ``self.debounce``, ``self.message`` (an ``HTML`` widget) and ``self.seed`` (an ``IntSlider``), and
+    sets ``self.debounce``, ``self.message`` (an ``HTML`` widget) and, for :meth:`_next_seed`, ``self.seed`` (an
+    ``IntSlider``), and
     writes :meth:`show`; an exception in :meth:`show` becomes the message, and the last music stays.
     """
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import ipywidgets as widgets
 import numpy as np
 
 from .. import encoding, render
 from ..errors import MusegenError
-from ._base import Explorer
+from ._base import Explorer, figure_png
 from .score_view import ScoreView
 
 __all__ = ["AttentionExplorer"]
@@ -72,7 +70,6 @@ class AttentionExplorer(Explorer):
             style=style,
             layout=widgets.Layout(width="60%"),
         )
-        self.seed = widgets.IntSlider(0, max=0)  # the Explorer's seed: attention draws nothing at random
         self.message = widgets.HTML()
         self.picture = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.view = ScoreView(self.tokens, title=title)
@@ -88,10 +85,9 @@ class AttentionExplorer(Explorer):
         return rows.mean(axis=0) if self.head.value == ALL_HEADS else rows[self.head.value]
 
     def show(self) -> None:
-        figure = render.attention_pianoroll(self.tokens, self.weights(), self.step.value)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=80)
-        self.picture.value = buffer.getvalue()
+        self.picture.value = figure_png(
+            render.attention_pianoroll(self.tokens, self.weights(), self.step.value)
+        )
 
     def __repr__(self) -> str:
         return f"AttentionExplorer({len(self.tokens)} steps, {self.maps.shape[0]} blocks x {self.maps.shape[1]} heads)"

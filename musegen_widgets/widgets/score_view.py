@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import re
 
 import ipywidgets as widgets
@@ -12,6 +11,7 @@ import ipywidgets as widgets
 from .. import audio, encoding, music21_io, render
 from ..encoding import MusicLike
 from ..errors import MusegenError
+from ._base import figure_png
 
 __all__ = ["ScoreView"]
 
@@ -46,9 +46,7 @@ def _safe_filename(title: str) -> str:
 
 
 def _pianoroll_png(piece: encoding.Piece) -> bytes:
-    buffer = io.BytesIO()
-    render.pianoroll(piece).savefig(buffer, format="png", dpi=80)
-    return buffer.getvalue()
+    return figure_png(render.pianoroll(piece))
 
 
 class ScoreView(widgets.VBox):
