@@ -86,6 +86,8 @@ def test_readme_lab_command_starts_jupyterlab_on_chapter_00(clone, tmp_path):
             "pytest",
             "--nbval",
             "--collect-only",
+            "-n",
+            "0",
             "-q",
             "-m",
             "not slow",
