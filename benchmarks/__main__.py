@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_gan  # noqa: E402
+import bench_infill  # noqa: E402
 import bench_metrics  # noqa: E402
 import bench_notebooks  # noqa: E402
 import bench_sampling  # noqa: E402
@@ -86,6 +87,8 @@ def main() -> None:
     bench_sampling.training()
     bench_transformer.main()
     bench_transformer.likelihoods()
+    bench_infill.main()
+    bench_infill.quality()
     bench_vae.main()
     bench_gan.main()
     bench_metrics.main()

@@ -34,6 +34,7 @@ True
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -63,6 +64,7 @@ __all__ = [
     "is_note",
     "token_name",
     "pitch_name",
+    "parse_melody",
     "midi_to_hz",
     "check_tokens",
     "encode_melody",
@@ -278,6 +280,75 @@ def pitch_name(pitch: int) -> str:
     return ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"][pitch % 12] + str(
         pitch // 12 - 1
     )
+
+
+_NOTE_TEXT = re.compile(
+    r"^(?:(?P<letter>[A-Ga-g])(?P<accidental>#|b)?(?P<octave>-?\d)|(?P<rest>[Rr]))(?P<length>[whqes])(?P<dot>\.?)$"
+)
+_LENGTHS = {"w": 16, "h": 8, "q": 4, "e": 2, "s": 1}
+_LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def parse_melody(text: str, *, time_signature: str = "4/4") -> Piece:
+    """A one-voice :class:`Piece` from a short text such as ``"C4q D4q E4h | F#4q. G4e A4h"``.
+
+    Taught in chapter 06, section 4 (harmonise your own melody).
+
+    Each note is a pitch in scientific notation (``C4`` is middle C; ``#`` sharp, ``b`` flat) and a length:
+    ``w`` whole, ``h`` half, ``q`` quarter, ``e`` eighth, ``s`` sixteenth, with ``.`` for a dotted one; ``r``
+    and a length is a rest. ``|`` marks a bar line: every bar must then be full, but for a shorter first bar
+    (a pickup, padded with silence in front so that step 0 stays a downbeat) and a shorter last one.
+
+    >>> parse_melody("G4e A4e | B4q. C5e D5h").voices[0].tolist()
+    [[67, 12, 14], [69, 14, 16], [71, 16, 22], [72, 22, 24], [74, 24, 32]]
+
+    Raises
+    ------
+    MusegenError
+        Naming the first word that is not a note or a rest, or the first bar of the wrong length.
+    """
+    bar = _steps_per_bar(time_signature)
+    bars, notes = [[]], []
+    for number, word in enumerate(text.split(), start=1):
+        if word == "|":
+            bars.append([])
+            continue
+        match = _NOTE_TEXT.match(word)
+        if match is None:
+            raise MusegenError(
+                f"word {number}, {word[:20]!r}, is neither a note (a pitch such as C4, F#4 or Bb3, then a length "
+                "w, h, q, e or s, with . for dotted: C4q, F#4h.) nor a rest (r and a length: rq)"
+            )
+        length = _LENGTHS[match["length"]] * (3 if match["dot"] else 2) // 2
+        if match["dot"] and match["length"] == "s":
+            raise MusegenError(f"word {number}, {word!r}: a dotted sixteenth is off the 16th-note grid")
+        pitch = None
+        if not match["rest"]:
+            step = _LETTERS[match["letter"].upper()] + {"#": 1, "b": -1, None: 0}[match["accidental"]]
+            pitch = 12 * (int(match["octave"]) + 1) + step
+            if not 0 <= pitch <= 127:
+                raise MusegenError(f"word {number}, {word!r}, is outside MIDI's pitches")
+        bars[-1].append((pitch, length))
+    bars = [b for b in bars if b] if len(bars) > 1 else bars
+    if not any(pitch is not None for b in bars for pitch, _ in b):
+        raise MusegenError("the text has no notes: write notes such as C4q D4q E4h")
+    if len(bars) > 1:
+        for index, content in enumerate(bars):
+            total = sum(length for _, length in content)
+            short_ok = index in (0, len(bars) - 1) and total < bar
+            if total != bar and not short_ok:
+                raise MusegenError(
+                    f"bar {index + 1} lasts {Fraction(total, STEPS_PER_QUARTER)} quarter notes; a bar of "
+                    f"{time_signature} has {Fraction(bar, STEPS_PER_QUARTER)}"
+                )
+    first = sum(length for _, length in bars[0])
+    step = bar - first if len(bars) > 1 and first < bar else 0  # a pickup starts late in its bar
+    for content in bars:
+        for pitch, length in content:
+            if pitch is not None:
+                notes.append((pitch, step, step + length))
+            step += length
+    return Piece((np.array(notes, dtype=np.int64),), time_signature, length=step)
 
 
 # ----------------------------------------------------------------------------------- melody tokens

@@ -29,6 +29,9 @@ __all__ = [
     "ROLL_BARS",
     "ROLL_GENERATORS",
     "roll_excerpts",
+    "harmonised_test_chorales",
+    "harmonised_passages",
+    "satb_transformer_passages",
 ]
 
 BARS = 8
@@ -193,6 +196,54 @@ def _gan(n: int, seed: int) -> np.ndarray:
     from . import models
 
     return models.load_pretrained("chorale_gan").generate(n, seed=seed)
+
+
+def satb_transformer_passages(n: int, seed: int) -> np.ndarray:
+    """Two-bar piano rolls ``(n, 4, 32, 72)`` written by chapter 05's four-voice Transformer at temperature
+    1, each from one step of silence (dropped).
+
+    Taught in chapter 06, section 6 (judging harmonisations).
+    """
+    from . import encoding, models, sampling
+
+    model = models.load_pretrained("chorale_transformer")
+    steps = 16 * ROLL_BARS
+    return np.stack(
+        [
+            encoding.encode_pianoroll(
+                encoding.decode_satb(sampling.sample_satb(model, steps=steps + 1, seed=s)[4:])
+            )
+            for s in range(seed, seed + n)
+        ]
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def harmonised_test_chorales() -> tuple:
+    """The test split's 4/4 chorales with alto, tenor and bass rewritten under their own soprano by chapter
+    06's infilling model (:func:`~musegen_widgets.infilling.harmonise`, default settings, seed 0), computed
+    once per session.
+
+    Taught in chapter 06, section 6 (judging harmonisations).
+    """
+    from . import data, models
+    from .infilling import harmonise
+
+    model = models.load_pretrained("chorale_infill")
+    return tuple(harmonise(piece, model=model, seed=0) for piece in data.load_pieces("test", meter="4/4"))
+
+
+def harmonised_passages(n: int, seed: int) -> np.ndarray:
+    """Two-bar piano rolls ``(n, 4, 32, 72)`` of :func:`harmonised_test_chorales`, cut like the held-out real
+    ones (there are fewer than 200: all of them for a larger ``n``).
+
+    Taught in chapter 06, section 6 (judging harmonisations).
+    """
+    from . import data, encoding
+
+    rolls = [encoding.encode_pianoroll(piece) for piece in harmonised_test_chorales()]
+    pool = data.excerpts(rolls, steps=16 * ROLL_BARS)
+    return pool[np.sort(np.random.default_rng(seed).permutation(len(pool))[:n])]
 
 
 ROLL_GENERATORS: dict[str, Callable[[int, int], np.ndarray]] = {

@@ -31,10 +31,12 @@ _MIDI_SUFFIXES = {".mid", ".midi"}
 _MUSICXML_SUFFIXES = {".xml", ".musicxml", ".mxl"}
 
 
-def read(path: str | os.PathLike) -> Piece:
+def read(path: str | os.PathLike, *, on_grid: bool = False) -> Piece:
     """Read a MIDI or MusicXML file into a :class:`Piece`.
 
-    Taught in chapter 00, section 7 (bring your own music).
+    Taught in chapter 00, section 7 (bring your own music). Notes off the 16th-note grid (triplets, say)
+    are moved to the nearest step, unless ``on_grid``: then they are an error (chapter 06's harmoniser,
+    whose model knows only the grid, asks for that).
 
     Raises
     ------
@@ -57,7 +59,7 @@ def read(path: str | os.PathLike) -> Piece:
         raise MusegenError("not a MIDI file (it does not start with 'MThd')", path)
     try:
         stream = music21.converter.parse(path, format="midi" if suffix in _MIDI_SUFFIXES else "musicxml")
-        piece = stream_to_piece(stream)
+        piece = stream_to_piece(stream, on_grid=on_grid)
     except MusegenError as error:
         raise MusegenError(str(error), path) from None
     except Exception as error:  # music21 raises many types for broken files
@@ -84,10 +86,11 @@ def _pickup_quarters(part) -> Fraction:
     return missing if first.number == 0 and missing > 0 else Fraction(0)
 
 
-def stream_to_piece(stream) -> Piece:
+def stream_to_piece(stream, *, on_grid: bool = False) -> Piece:
     """The notes of a music21 stream on the 16th grid: one voice per part, a pickup padded to a full bar.
 
-    Taught in chapter 00, section 7 (bring your own music).
+    Taught in chapter 00, section 7 (bring your own music). With ``on_grid``, a note that starts or ends off
+    the grid raises :class:`MusegenError` instead of moving to the nearest step.
     """
     import music21
 
@@ -103,6 +106,14 @@ def stream_to_piece(stream) -> Piece:
             if element.duration.isGrace or length == 0:
                 continue
             onset = pad + Fraction(element.offset)
+            if on_grid and (
+                (onset * STEPS_PER_QUARTER).denominator != 1 or (length * STEPS_PER_QUARTER).denominator != 1
+            ):
+                raise MusegenError(
+                    f"the note {element.pitches[0].nameWithOctave if element.pitches else ''} at quarter note "
+                    f"{float(onset - pad):g} is off the 16th-note grid (a triplet or a finer rhythm): quantise the "
+                    "file to sixteenths in your notation program, or type the melody instead"
+                )
             start = round(onset * STEPS_PER_QUARTER)
             end = max(round((onset + length) * STEPS_PER_QUARTER), start + 1)
             for pitch in element.pitches:

@@ -36,6 +36,8 @@ __all__ = [
     "train_chorale_gan",
     "train_chorale_transformer",
     "satb_windows",
+    "train_chorale_infill",
+    "infill_batches",
     "learning_rate_schedule",
     "read_history",
     "plot_history",
@@ -432,6 +434,127 @@ def train_chorale_transformer(
     return _finish(name, model, config, history, test_nll, seconds, _destination(folder, fast))
 
 
+INFILL_WINDOW = 128
+"""Steps per training passage of the infilling model: eight bars of 4/4."""
+
+
+def _infill_mask(real: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One training mask over the ``real`` (not padding) cells of a passage: half of the time orderless NADE's
+    over every cell; a quarter, orderless over alto, tenor and bass under a given soprano (what
+    :func:`~musegen_widgets.infilling.harmonise` asks); a quarter, a few whole voices over a span of steps
+    (what erasing in the widget asks)."""
+    from .infilling import orderless_mask
+
+    kind = rng.random()
+    if kind < 0.5:
+        return orderless_mask(real, rng)
+    if kind < 0.75:
+        under_soprano = real.copy()
+        under_soprano[:, 0] = False
+        return orderless_mask(under_soprano, rng)
+    steps = int(real[:, 0].sum())
+    start = int(rng.integers(0, steps))
+    end = int(rng.integers(start + 1, steps + 1))
+    voices = rng.permutation(4)[: rng.integers(1, 5)]
+    mask = np.zeros_like(real)
+    mask[start:end, voices] = True
+    return mask & real
+
+
+def infill_batches(
+    chorales, window: int, seed: int, *, copies: int = 1, batch_size: int = 32
+) -> list[tuple[list[np.ndarray], np.ndarray, np.ndarray]]:
+    """One epoch of the infilling model's training passages, each with a random mask to fill.
+
+    Taught in chapter 06, section 2 (one network for every question).
+
+    Each chorale (S-A-T-B tokens ``(steps, 4)``) is taken ``copies`` times, each time in a random key of
+    :data:`~musegen_widgets.data.ALL_KEYS` and cut into passages of ``window`` steps from a random step.
+    Every passage gets a mask (``_infill_mask``); the weight of a hidden cell is ``n / k`` for ``k`` hidden
+    of the passage's ``n`` cells, so that every passage counts alike and the weighted loss is the mean NLL
+    of hidden cells. Batches are ``([tokens, mask], tokens, weight)``.
+    """
+    from .encoding import SATB_SILENCE
+
+    rng = np.random.default_rng(seed)
+    cut = []
+    for _ in range(copies):
+        for cells in chorales:
+            shift = int(rng.choice(data.ALL_KEYS))
+            moved = np.where(cells != SATB_SILENCE, cells + shift, SATB_SILENCE)
+            start = int(rng.integers(0, max(1, min(window, len(cells) - window))))
+            cut.extend(moved[first : first + window] for first in range(start, len(moved), window))
+            if start:  # the steps before the random start, so that every step is seen
+                cut.append(moved[:start])
+    order = rng.permutation(len(cut))
+    batches = []
+    for begin in range(0, len(order), batch_size):
+        chosen = [cut[i] for i in order[begin : begin + batch_size]]
+        tokens = np.full((len(chosen), window, 4), SATB_SILENCE, dtype=np.int32)
+        real = np.zeros(tokens.shape, dtype=bool)
+        for row, passage in enumerate(chosen):
+            tokens[row, : len(passage)] = passage
+            real[row, : len(passage)] = True
+        masks = np.stack([_infill_mask(r, rng) for r in real])
+        hidden = masks.sum(axis=(1, 2), keepdims=True)
+        weights = np.where(masks, real.sum(axis=(1, 2), keepdims=True) / np.maximum(hidden, 1), 0.0)
+        batches.append(([tokens, masks.astype(np.float32)], tokens, weights.astype(np.float32)))
+    return batches
+
+
+def train_chorale_infill(
+    *,
+    fast: bool = False,
+    folder: Path | None = None,
+    epochs: int | None = None,
+    config: dict | None = None,
+    seed: int = 0,
+) -> dict:
+    """Train :class:`~musegen_widgets.models.chorale_infill.ChoraleInfill` to fill hidden cells of chorales.
+
+    Taught in chapter 06, section 2 (one network for every question).
+
+    Each epoch sees every training chorale in four random keys, as passages of :data:`INFILL_WINDOW` steps
+    with random masks (:func:`infill_batches`); the schedule and early stopping are those of
+    :func:`train_melody_model`. The valid and test scores are :func:`~musegen_widgets.metrics.infill_nll`
+    on whole chorales, in nats per cell.
+    """
+    import keras
+
+    from .encoding import encode_satb
+    from .metrics import infill_nll
+    from .models.chorale_infill import ChoraleInfill
+
+    _, epochs, config = _settings("chorale_infill", fast, epochs, config)
+    keras.utils.set_random_seed(seed)
+    train, valid = ([encode_satb(p).reshape(-1, 4) for p in data.load_pieces(s)] for s in ("train", "valid"))
+    window, copies = (32, 1) if fast else (INFILL_WINDOW, 4)
+    if fast:
+        train, valid = train[:8], valid[:4]
+    model = ChoraleInfill(**config)
+    steps_per_epoch = len(infill_batches(train, window, seed, copies=copies))
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            learning_rate=learning_rate_schedule(steps_per_epoch, epochs, peak=2e-3),
+            weight_decay=1e-4,
+            clipnorm=1.0,
+        ),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=not fast,
+    )
+    history, seconds = _fit(
+        model,
+        lambda epoch: infill_batches(train, window, seed + epoch, copies=copies),
+        lambda: infill_nll(model, valid, seed=seed),
+        epochs,
+        unit="nats per cell",
+        patience=5,
+    )
+    test = [encode_satb(p).reshape(-1, 4) for p in data.load_pieces("test")]
+    test_nll = infill_nll(model, test, seed=seed)
+    return _finish("chorale_infill", model, config, history, test_nll, seconds, _destination(folder, fast))
+
+
 def _destination(folder: Path | None, fast: bool) -> Path | None:
     """Where a run writes: the folder asked for; else nothing for a fast run, and ``data/`` for a real one."""
     if folder is not None:
@@ -663,6 +786,7 @@ MODELS = {
     "chorale_transformer_absolute": functools.partial(
         train_chorale_transformer, "chorale_transformer_absolute"
     ),
+    "chorale_infill": train_chorale_infill,
 }
 """Name -> the function that trains it (``python -m musegen_widgets.train NAME``)."""
 

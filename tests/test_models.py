@@ -190,7 +190,8 @@ def test_transpositions_of_frames_stay_on_the_keyboard():
 
 
 @pytest.mark.parametrize(
-    "name", ["melody_tcn", "frame_lstm", "melody_transformer", "chorale_transformer_absolute"]
+    "name",
+    ["melody_tcn", "frame_lstm", "melody_transformer", "chorale_transformer_absolute", "chorale_infill"],
 )
 def test_other_models_train_and_load(tmp_path, monkeypatch, name):
     from musegen_widgets import models, train

@@ -1,5 +1,6 @@
 import base64
 import re
+from fractions import Fraction
 
 from musegen_widgets import data, encoding, music21_io
 from musegen_widgets.errors import MusegenError
@@ -184,3 +185,91 @@ def test_attention_pianoroll_shades_the_notes_a_step_attends_to():
     assert shades[1][1] < shades[2][1] < shades[0][1]  # more attention, a deeper red (less green)
     with pytest.raises(MusegenError, match="one weight per step"):
         render.attention_pianoroll(tokens, [1.0], 0)
+
+
+@pytest.fixture(scope="module")
+def infill_model():
+    from musegen_widgets.models import ChoraleInfill
+
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return ChoraleInfill(channels=8, dilations=[1, 2])
+
+
+def _cells(widget):
+    return encoding.encode_satb(widget.view.piece).reshape(-1, 4)
+
+
+def test_harmonise_widget_writes_alto_tenor_and_bass_under_the_melody(infill_model):
+    from musegen_widgets.widgets import HarmoniseWidget
+
+    widget = HarmoniseWidget(infill_model, max_bars=4, debounce=0)
+    chorale = data.load_pieces("test", meter="4/4")[0]
+    real = encoding.encode_satb(chorale).reshape(-1, 4)[:64]
+    assert widget.message.value == "" and len(widget.view.piece.voices) == 4
+    cells = _cells(widget)
+    assert np.array_equal(cells[:, 0], real[:, 0])  # the soprano is Bach's
+    assert not np.array_equal(cells[:, 1:], real[:, 1:])  # the rest is written
+    seen = widget.view.player.value
+    widget.seed.value = 1
+    assert widget.view.player.value != seen and "seed 1" in widget.view.heading.value
+
+    # rewrite the bass of bar 2 only, over Bach's other voices
+    widget.voices[1].value = widget.voices[2].value = False
+    widget.bars.value = (2, 2)
+    cells = _cells(widget)
+    keep = np.ones(real.shape, bool)
+    keep[16:32, 3] = False
+    assert np.array_equal(cells[keep], real[keep])
+
+
+def test_harmonise_widget_keep_starts_the_next_change_from_what_is_shown(infill_model):
+    from musegen_widgets.widgets import HarmoniseWidget
+
+    widget = HarmoniseWidget(infill_model, max_bars=2, debounce=0)
+    widget.keep_button.click()
+    kept = _cells(widget)
+    widget.voices[1].value = widget.voices[2].value = False  # now only the bass, in bar 1
+    widget.bars.value = (1, 1)
+    cells = _cells(widget)
+    assert np.array_equal(cells[:, :3], kept[:, :3]) and np.array_equal(cells[16:], kept[16:])
+
+
+def test_harmonise_widget_takes_a_typed_melody_and_explains_a_bad_one(infill_model):
+    from musegen_widgets.widgets import HarmoniseWidget
+
+    widget = HarmoniseWidget(infill_model, debounce=0)
+    widget.text.value = "C5q B4q A4h | G4w"
+    assert widget.melody.value == "(typed melody)" and widget.message.value == ""
+    soprano = sorted(widget.view.piece.voices[0].tolist(), key=lambda note: note[1])
+    assert soprano == [[72, 0, 4], [71, 4, 8], [69, 8, 16], [67, 16, 32]]
+    assert widget.bars.max == 2 and widget.bars.value == (1, 2)
+    shown = widget.view.player.value
+    for text, message in [
+        ("C5q <b>x</b>", "word 2, &#x27;&lt;b&gt;x&lt;/b&gt;&#x27;, is neither a note"),  # escaped
+        ("C2q D2q", "transpose it by"),
+        ("rw", "no notes"),
+    ]:
+        widget.text.value = text
+        assert message in widget.message.value and widget.view.player.value == shown
+    for button in widget.voices:
+        button.value = False
+    assert "choose at least one voice" in widget.message.value
+
+
+def test_harmonise_widget_reads_an_uploaded_melody_on_the_grid_only(infill_model, good_midi, tmp_path):
+    from musegen_widgets.widgets import HarmoniseWidget
+
+    import music21
+
+    widget = HarmoniseWidget(infill_model, debounce=0)
+    widget.upload.value = (upload("tune.mid", good_midi.read_bytes()),)
+    assert widget.melody.value == "(uploaded file)" and widget.message.value == ""
+    triplets = music21.stream.Part([music21.note.Note("C5", quarterLength=Fraction(1, 3)) for _ in range(6)])
+    path = tmp_path / "triplets.musicxml"
+    triplets.write("musicxml", fp=path)
+    shown = widget.view.player.value
+    widget.upload.value = (upload("triplets.musicxml", path.read_bytes()),)
+    assert "triplets.musicxml" in widget.message.value and "off the 16th-note grid" in widget.message.value
+    assert widget.view.player.value == shown

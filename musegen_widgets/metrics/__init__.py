@@ -1,13 +1,15 @@
 """Numbers that judge a model (chapter 01 introduces the first; chapter 04 gathers them all).
 
 One module per kind of evidence, every name importable from ``musegen_widgets.metrics``:
-``likelihood``, ``yang_lerch`` (features and set comparison), ``multitrack``, ``copying``, ``listening``.
+``likelihood``, ``yang_lerch`` (features and set comparison), ``multitrack``, ``voice_leading``, ``copying``,
+``listening``.
 
 Likelihood
     :func:`sequence_nll` is the held-out negative log-likelihood of a sequence model, scored exactly as the
     course reports it: over whole chorales from their first step, each token from the second on predicted
     from every token before it, averaged over tokens, in nats. ``exp`` of it is the perplexity.
-    :func:`frame_nll` is the same for next-frame (polyphonic) models, per frame.
+    :func:`frame_nll` is the same for next-frame (polyphonic) models, per frame. :func:`infill_nll` scores
+    chapter 06's infilling model by orderless NADE (every cell given some before and after it: not causal).
 
 Features of a piece (Yang & Lerch 2020, "On the evaluation of generative models in music")
     :func:`piece_features` computes, for any piece, melody or file: pitch count, pitch-class histogram and
@@ -27,6 +29,10 @@ Four voices (MuseGAN, Dong et al. 2018)
     share of qualified (not too short) notes and the polyphonicity, and the tonal distance between every two
     voices; :func:`compare_multitrack` sets a generated set beside a reference, entry by entry.
 
+Voice leading (chapter 06)
+    :func:`voice_leading` gives a set of four-voice passages' parallel fifths and octaves per 100 motions of
+    two voices, voice crossings and too-wide spacings per 100 chords, and notes out of range per 100 notes.
+
 Copying and listening
     :func:`shared_runs` and :func:`longest_copied_run` find the longest runs of notes melodies share (chapters
     00 and 04);
@@ -36,7 +42,7 @@ Copying and listening
 """
 
 from .copying import longest_copied_run, note_events, shared_runs
-from .likelihood import frame_nll, sequence_nll
+from .likelihood import frame_nll, infill_nll, sequence_nll
 from .listening import binomial_interval, binomial_power, binomial_test, holm, trials_for_power
 from .multitrack import (
     TONAL_MATRIX,
@@ -51,6 +57,7 @@ from .multitrack import (
     used_pitch_classes,
     voice_range_share,
 )
+from .voice_leading import RATES, VOICE_RANGES, voice_leading, voice_leading_counts
 from .yang_lerch import (
     FEATURES,
     NOTE_LENGTHS,
@@ -67,6 +74,11 @@ from .yang_lerch import (
 __all__ = [
     "sequence_nll",
     "frame_nll",
+    "infill_nll",
+    "voice_leading",
+    "voice_leading_counts",
+    "VOICE_RANGES",
+    "RATES",
     "FEATURES",
     "NOTE_LENGTHS",
     "piece_features",

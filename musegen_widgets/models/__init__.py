@@ -1,4 +1,4 @@
-"""The course's trained models, and the shipped weights that load by default (chapters 01-05).
+"""The course's trained models, and the shipped weights that load by default (chapters 01-06).
 
 ``load_pretrained(name)`` builds the model and loads ``data/NAME.weights.h5`` after checking its SHA-256
 against ``data/MANIFEST.json``. TensorFlow is imported here, not when the package is.
@@ -15,6 +15,7 @@ name                model                                                  chapt
 ``chorale_gan``     :class:`~musegen_widgets.models.chorale_gan.ChoraleGAN`  03
 ``chorale_transformer``  :class:`~musegen_widgets.models.chorale_transformer.ChoraleTransformer`  05
 ``chorale_transformer_absolute``  the same with sinusoidal absolute positions  05
+``chorale_infill``  :class:`~musegen_widgets.models.chorale_infill.ChoraleInfill`  06
 ==================  =====================================================  ==========
 
 The model classes are importable from here (``models.MelodyLSTM``) and are loaded on first use.
@@ -43,6 +44,7 @@ __all__ = [
     "IndependentFrames",
     "MelodyVAE",
     "ChoraleGAN",
+    "ChoraleInfill",
 ]
 
 
@@ -135,6 +137,12 @@ RECIPES = {
         {**_SATB_FAST_SIZES, "positions": "absolute"},
         40,
     ),
+    "chorale_infill": Recipe(
+        "ChoraleInfill",
+        {"channels": 192, "kernel_size": 3, "dilations": [1, 2, 4, 8, 16] * 2, "dropout": 0.1},
+        {"channels": 16, "kernel_size": 3, "dilations": [1, 2], "dropout": 0.1},
+        24,
+    ),
     "chorale_gan": Recipe(
         "ChoraleGAN",
         {
@@ -163,6 +171,7 @@ _MODULES = {
     "IndependentFrames": ".frames",
     "MelodyVAE": ".melody_vae",
     "ChoraleGAN": ".chorale_gan",
+    "ChoraleInfill": ".chorale_infill",
 }
 
 

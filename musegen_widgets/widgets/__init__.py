@@ -9,6 +9,7 @@ widget              what it does                                                
 ``GanExplorer``     the chorale GAN's seed, shared and per-voice latents, binarisation 03
 ``ListeningTest``   a blind listening test, answers saved as given, binomial test      04
 ``AttentionExplorer``  which earlier notes a Transformer's head attends to, step by step  05
+``HarmoniseWidget``  a melody harmonised in four voices; erase any voices and bars, rewrite   06
 ==================  ==============================================================  =======
 
 They are plain ipywidgets, with no JupyterLab extension to build, so they work in JupyterLab,
@@ -18,6 +19,7 @@ synthesized in numpy (:mod:`musegen_widgets.audio`); nothing is fetched from the
 
 from .attention_explorer import AttentionExplorer
 from .gan_explorer import GanExplorer
+from .harmonise import HarmoniseWidget
 from .latent_explorer import LatentExplorer
 from .listening_test import ListeningTest
 from .sampler import SamplerWidget
@@ -30,4 +32,5 @@ __all__ = [
     "ListeningTest",
     "GanExplorer",
     "AttentionExplorer",
+    "HarmoniseWidget",
 ]

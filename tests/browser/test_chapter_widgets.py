@@ -241,3 +241,38 @@ def test_chapter_05_attention_explorer(page, lab_url, artifacts):
     redraws(lambda: block_menu.select_option(index=0))
     explorer.screenshot(path=str(artifacts / "05_attention_explorer_after_changes.png"))
     assert page.console_errors == []
+
+
+def test_chapter_06_harmonise_widget(page, lab_url, artifacts):
+    open_and_run_all(page, lab_url, "06_harmonisation.ipynb", artifacts)
+    widget = page.locator(".widget-vbox:has-text('Gibbs rounds'):has(.widget-upload)").first
+    widget.scroll_into_view_if_needed()
+    view = widget.locator(".widget-vbox:has(audio)").first
+    assert view.locator(".widget-html svg g.measure").count() >= 8  # eight bars of four voices
+    assert view.locator("audio").first.evaluate(AUDIO_DURATION) > 5
+    widget.screenshot(path=str(artifacts / "06_harmonise_widget.png"))
+
+    def changes(action) -> None:
+        before = score_and_audio(view)
+        action()
+        page.wait_for_function(
+            "([view, old]) => view.querySelector('audio').src !== old",
+            arg=[view.element_handle(), before[1]],
+            timeout=60_000,
+        )
+        assert score_and_audio(view)[0] != before[0]
+
+    changes(lambda: widget.locator("button:has-text('Resample')").click())
+    # a typed melody, then a malformed one: a message, and the music stays
+    text = widget.locator(".widget-text input").first
+    changes(lambda: (text.fill("C5q B4q A4h | G4q A4q B4h | C5w"), text.press("Enter")))
+    shown = score_and_audio(view)
+    text.fill("C5q B4q <b>X</b>")
+    text.press("Enter")
+    page.wait_for_function(
+        "box => box.textContent.includes('is neither a note')", arg=widget.element_handle(), timeout=30_000
+    )
+    assert widget.locator("b:has-text('X')").count() == 0  # the user's text is escaped, not markup
+    assert score_and_audio(view) == shown
+    widget.screenshot(path=str(artifacts / "06_harmonise_widget_after_changes.png"))
+    assert page.console_errors == []

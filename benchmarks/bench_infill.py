@@ -1,0 +1,62 @@
+"""Chapter 06's figures: how long harmonising eight bars takes (blocked Gibbs and ancestral sampling), the
+voice leading of the harmonised test sopranos beside Bach's, and the shipped run's scores.
+
+    .venv/bin/python benchmarks/bench_infill.py
+"""
+
+from __future__ import annotations
+
+from bench_spine import median_seconds, report
+
+EIGHT_BARS = 8 * 16
+
+
+def main() -> None:
+    from musegen_widgets import data, encoding, infilling, models
+
+    model = models.load_pretrained("chorale_infill")
+    soprano = encoding.Piece((data.load_pieces("test", meter="4/4")[0].voices[0],))
+    melody = encoding.Piece((soprano.voices[0][soprano.voices[0][:, 1] < EIGHT_BARS],), length=EIGHT_BARS)
+    infilling.harmonise(melody, model=model, steps=2, seed=0)  # warm up
+    gibbs = median_seconds(lambda: infilling.harmonise(melody, model=model, seed=0), 7)
+    report(
+        f"harmonise 8 bars: blocked Gibbs, {infilling.DEFAULT_GIBBS_STEPS} rounds (numpy)",
+        gibbs * 1000,
+        "ms",
+        "target <= 1000 ms",
+    )
+    ancestral = median_seconds(
+        lambda: infilling.harmonise(melody, model=model, method="ancestral", seed=0), 3
+    )
+    report("harmonise 8 bars: ancestral, one pass per cell (384 passes)", ancestral * 1000, "ms")
+
+
+def quality() -> None:
+    """Voice leading of the harmonised test sopranos against the real test chorales (4/4)."""
+    from musegen_widgets import data, encoding, files, generators, metrics
+
+    real = [encoding.encode_satb(p).reshape(-1, 4) for p in data.load_pieces("test", meter="4/4")]
+    harmonised = [encoding.encode_satb(p).reshape(-1, 4) for p in generators.harmonised_test_chorales()]
+    bach, ours = metrics.voice_leading(real), metrics.voice_leading(harmonised)
+    for name in ("parallel fifths", "parallel octaves", "voice crossings"):
+        unit = metrics.RATES[name][1]
+        report(f"Bach's test chorales: {name}", bach[name], f"/100 {unit}")
+        report(
+            f"test sopranos harmonised: {name}",
+            ours[name],
+            f"/100 {unit}",
+            f"target <= {2 * bach[name]:.2f}",
+        )
+    entry = files.read_manifest()["chorale_infill.weights.h5"]
+    report("chorale_infill: test NLL by orderless NADE", entry["test_nll"], "nats/cell")
+    report(
+        f"training of the shipped weights, `{entry['built_by']}`",
+        entry["train_seconds"] / 60,
+        "min",
+        "target <= 30 min",
+    )
+
+
+if __name__ == "__main__":
+    main()
+    quality()

@@ -1,0 +1,263 @@
+"""Harmonising a melody and rewriting any part of a chorale with an infilling model (chapter 06).
+
+A four-voice passage is a grid of cells ``(steps, 4)`` of S-A-T-B tokens
+(:func:`~musegen_widgets.encoding.encode_satb`), and a *mask* of the same shape says which cells are
+hidden (``True``) and so to be written. :func:`harmonise` hides alto, tenor and bass under a given soprano;
+:func:`infill` hides whatever the caller says. Both sample from
+:class:`~musegen_widgets.models.chorale_infill.ChoraleInfill` in one of two ways:
+
+- ``"ancestral"``: one hidden cell at a time, in a random order, each drawn from the model given the
+  given cells and those drawn so far: one network pass per hidden cell;
+- ``"gibbs"``: blocked Gibbs sampling with annealed masking (Yao et al. 2014; Coconet, Huang et al. 2017):
+  draw every hidden cell at once, then ``steps`` times hide a random share ``p`` of them again and redraw
+  those from the model given the rest, with ``p`` falling from ``p_max`` to ``p_min``
+  (:func:`masking_schedule`). Early rounds rewrite most of the harmony at once, late ones polish single
+  notes: a few dozen passes, however long the passage.
+
+>>> masking_schedule(10)[[0, 3, 9]].round(3).tolist()
+[0.9, 0.557, 0.1]
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from . import encoding
+from .encoding import SATB_SILENCE, MusicLike, Piece
+from .errors import MusegenError
+from .numerics import draw_from_logits
+
+__all__ = [
+    "SOPRANO_RANGE",
+    "METHODS",
+    "DEFAULT_TEMPERATURE",
+    "DEFAULT_GIBBS_STEPS",
+    "masking_schedule",
+    "orderless_mask",
+    "soprano_tokens",
+    "resample",
+    "harmonise",
+    "infill",
+]
+
+SOPRANO_RANGE = (55, 84)
+"""Lowest and highest MIDI pitch (G3, C6) :func:`harmonise` accepts in a melody. Bach's sopranos sing
+57-81 (A3-A5) in the course's training split, which the model also saw in every key within a tritone."""
+
+METHODS = ("gibbs", "ancestral")
+"""How :func:`resample` draws the hidden cells."""
+
+DEFAULT_TEMPERATURE = 0.8
+"""Temperature of :func:`harmonise` and :func:`infill` when not given. At 1 the model's 16th-step cells
+flicker and many of the lower voices' notes last a single 16th; lower, the voices use fewer pitches. 0.8
+keeps both within a fifth of Bach's (chapter 06, section 6, measures both)."""
+
+DEFAULT_GIBBS_STEPS = 64
+"""Rounds of blocked Gibbs sampling when ``steps`` is not given (chapter 06 measures the likelihood of the
+result against the number of rounds)."""
+
+
+def masking_schedule(steps: int, *, p_max: float = 0.9, p_min: float = 0.1, alpha: float = 0.7) -> np.ndarray:
+    """Coconet's annealed masking probabilities ``p_i = max(p_min, p_max - (p_max - p_min) i / (alpha N))``.
+
+    Taught in chapter 06, section 3 (sampling). Round ``i`` of ``N = steps`` hides each hidden cell again
+    with probability ``p_i``: from ``p_max`` the share falls linearly and reaches ``p_min`` after a share
+    ``alpha`` of the rounds, where it stays.
+    """
+    if not (isinstance(steps, (int, np.integer)) and steps >= 1):
+        raise MusegenError(f"Gibbs steps must be a whole number of at least 1, got {steps!r}")
+    if not (0 < p_min <= p_max <= 1 and 0 < alpha <= 1):
+        raise MusegenError(
+            f"need 0 < p_min <= p_max <= 1 and 0 < alpha <= 1, got p_min={p_min}, p_max={p_max}, alpha={alpha}"
+        )
+    i = np.arange(steps)
+    return np.maximum(p_min, p_max - (p_max - p_min) * i / (alpha * steps))
+
+
+def orderless_mask(candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random mask of orderless NADE: ``k`` of the ``n`` candidate cells hidden, ``k`` uniform in 1..n.
+
+    Taught in chapter 06, section 2 (one network for every question). Hiding the cells that come from
+    position ``d`` on of a random ordering of the candidates gives exactly this distribution, which is why
+    the training loss averaged over such masks estimates the likelihood under random orderings.
+    """
+    candidates = np.asarray(candidates, dtype=bool)
+    cells = np.flatnonzero(candidates)
+    mask = np.zeros(candidates.shape, dtype=bool)
+    if len(cells):
+        hidden = rng.permutation(cells)[: rng.integers(1, len(cells) + 1)]
+        mask.flat[hidden] = True
+    return mask
+
+
+def _forward(model):
+    """The numpy forward pass of ``model`` (default: the shipped ``chorale_infill``)."""
+    if model is None:
+        from .models import load_pretrained
+
+        model = load_pretrained("chorale_infill")
+    return model.forward()
+
+
+def _draw(log_probabilities: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    flat = log_probabilities.reshape(-1, log_probabilities.shape[-1])
+    return draw_from_logits(flat, temperature, rng).reshape(log_probabilities.shape[:-1])
+
+
+def resample(
+    model,
+    cells: Any,
+    hidden: Any,
+    *,
+    method: str = "gibbs",
+    steps: int | None = None,
+    temperature: float = 1.0,
+    seed: int | None = None,
+) -> np.ndarray:
+    """New values for the ``hidden`` cells of ``cells`` ``(steps, 4)``, the others kept: an array like ``cells``.
+
+    Taught in chapter 06, section 3 (sampling).
+
+    Parameters
+    ----------
+    model
+        A :class:`~musegen_widgets.models.chorale_infill.ChoraleInfill`, or ``None`` for the shipped one.
+    cells
+        S-A-T-B tokens ``(steps, 4)``; what hidden cells hold is ignored.
+    hidden
+        Boolean ``(steps, 4)``: the cells to write.
+    method
+        ``"gibbs"`` (blocked, annealed; ``steps`` rounds, default :data:`DEFAULT_GIBBS_STEPS`) or
+        ``"ancestral"`` (one cell per network pass; ``steps`` must be ``None``).
+    temperature
+        Each draw is from ``softmax(log p / temperature)``; 0 takes the likeliest value.
+    seed
+        Seed of the random draws (masks and values).
+    """
+    from .sampling import check_settings
+
+    check_settings(temperature)
+    if method not in METHODS:
+        raise MusegenError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    cells = np.array(cells, dtype=np.int64)
+    hidden = np.asarray(hidden, dtype=bool)
+    if cells.ndim != 2 or cells.shape[1] != 4 or hidden.shape != cells.shape:
+        raise MusegenError(f"cells and hidden must both be (steps, 4), got {cells.shape} and {hidden.shape}")
+    if not hidden.any():
+        raise MusegenError("nothing is hidden: choose at least one voice and bar to write")
+    if cells.min() < 0 or cells.max() >= encoding.SATB_VOCAB_SIZE:
+        raise MusegenError(f"S-A-T-B tokens must be from 0 to {encoding.SATB_VOCAB_SIZE - 1}")
+    if method == "ancestral" and steps is not None:
+        raise MusegenError("ancestral sampling takes one pass per hidden cell: leave steps unset")
+    forward, rng = _forward(model), np.random.default_rng(seed)
+    if method == "ancestral":
+        still_hidden = hidden.copy()
+        for cell in rng.permutation(np.flatnonzero(hidden)):
+            step, voice = divmod(int(cell), 4)
+            log_p = forward(cells, still_hidden)[step, voice]
+            cells[step, voice] = _draw(log_p, temperature, rng)
+            still_hidden[step, voice] = False
+        return cells
+    schedule = masking_schedule(DEFAULT_GIBBS_STEPS if steps is None else steps)
+    cells[hidden] = _draw(forward(cells, hidden)[hidden], temperature, rng)  # every hidden cell at once
+    for p in schedule:
+        block = hidden & (rng.random(hidden.shape) < p)
+        if block.any():
+            cells[block] = _draw(forward(cells, block)[block], temperature, rng)
+    return cells
+
+
+def soprano_tokens(melody: MusicLike) -> tuple[np.ndarray, str]:
+    """The top voice of ``melody`` as one column of S-A-T-B tokens, and its time signature.
+
+    Taught in chapter 06, section 4 (harmonise your own melody).
+
+    Raises
+    ------
+    MusegenError
+        If the melody has no notes, or a note outside :data:`SOPRANO_RANGE` (the message says by how much
+        to transpose it).
+    """
+    piece = encoding.to_piece(melody)
+    if piece.n_notes == 0:
+        raise MusegenError("the melody has no notes: give at least one note to harmonise")
+    top = next(voice for voice in piece.voices if len(voice))
+    low, high = int(top[:, 0].min()), int(top[:, 0].max())
+    lowest, highest = SOPRANO_RANGE
+    if low < lowest or high > highest:
+        name = encoding.pitch_name
+        if high - low > highest - lowest:
+            advice = "its range is wider than a soprano's: shorten it or move part of it by an octave"
+        else:
+            shift = lowest - low if low < lowest else highest - high
+            advice = f"transpose it by {shift:+d} semitones"
+        raise MusegenError(
+            f"the melody goes from {name(low)} to {name(high)}, outside the soprano's "
+            f"{name(lowest)}-{name(highest)}: {advice}"
+        )
+    tokens = np.full(piece.n_steps, SATB_SILENCE, dtype=np.int64)
+    for pitch, start, end in top[np.argsort(top[:, 0], kind="stable")]:  # the highest note wins a chord
+        tokens[start:end] = 1 + pitch - encoding.PIANOROLL_LOW
+    return tokens, piece.time_signature
+
+
+def harmonise(
+    soprano: MusicLike,
+    *,
+    model=None,
+    method: str = "gibbs",
+    steps: int | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
+    seed: int | None = None,
+) -> Piece:
+    """Alto, tenor and bass under ``soprano``, written by the infilling model: a four-voice :class:`Piece`.
+
+    Taught in chapter 06, section 4 (harmonise your own melody).
+
+    ``soprano`` is anything :func:`~musegen_widgets.encoding.to_piece` takes (its top voice is the
+    melody: a :class:`Piece`, melody tokens, a MIDI or MusicXML file); the other arguments are those of
+    :func:`resample`.
+
+    >>> from musegen_widgets import data
+    >>> melody = data.load_pieces("test")[0].voices[0]
+    >>> piece = harmonise(Piece((melody,)), steps=4, seed=0)
+    >>> cells = encoding.encode_satb(piece).reshape(-1, 4)  # (steps, 4): the soprano is the melody's
+    >>> len(piece.voices), bool((cells[:, 0] == soprano_tokens(Piece((melody,)))[0]).all())
+    (4, True)
+    """
+    tokens, time_signature = soprano_tokens(soprano)
+    cells = np.zeros((len(tokens), 4), dtype=np.int64)
+    cells[:, 0] = tokens
+    hidden = np.zeros(cells.shape, dtype=bool)
+    hidden[:, 1:] = True
+    written = resample(model, cells, hidden, method=method, steps=steps, temperature=temperature, seed=seed)
+    title = soprano.title if isinstance(soprano, Piece) else ""
+    return replace(encoding.decode_satb(written.reshape(-1), time_signature=time_signature), title=title)
+
+
+def infill(
+    music: MusicLike,
+    hidden: Any,
+    *,
+    model=None,
+    method: str = "gibbs",
+    steps: int | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
+    seed: int | None = None,
+) -> Piece:
+    """``music`` (four voices) with its ``hidden`` cells ``(steps, 4)`` rewritten: a :class:`Piece`.
+
+    Taught in chapter 06, section 5 (erase and rewrite). The other arguments are those of :func:`resample`.
+    """
+    piece = encoding.to_piece(music)
+    cells = encoding.encode_satb(piece).reshape(-1, 4)
+    hidden = np.asarray(hidden, dtype=bool)
+    if hidden.shape != cells.shape:
+        raise MusegenError(f"the mask must be (steps, 4) = {cells.shape} for this music, got {hidden.shape}")
+    written = resample(model, cells, hidden, method=method, steps=steps, temperature=temperature, seed=seed)
+    return replace(
+        encoding.decode_satb(written.reshape(-1), time_signature=piece.time_signature), title=piece.title
+    )

@@ -1,0 +1,223 @@
+from musegen_widgets import data, encoding, infilling, metrics, train
+from musegen_widgets.errors import MusegenError
+from musegen_widgets.models import ChoraleInfill
+from musegen_widgets.numerics import log_softmax
+
+import keras
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def chorale():
+    return encoding.encode_satb(data.load_pieces("test")[0]).reshape(-1, 4)
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(3)
+    return ChoraleInfill(channels=16, dilations=[1, 2, 4])
+
+
+def test_the_numpy_forward_pass_computes_what_the_model_computes(chorale, model):
+    mask = np.random.default_rng(0).random((2, 48, 4)) < 0.4
+    tokens = np.stack([chorale[:48], chorale[48:96]])
+    expected = log_softmax(np.asarray(model([tokens, mask.astype(np.float32)]), dtype=np.float64))
+    np.testing.assert_allclose(model.forward()(tokens, mask), expected, atol=1e-5)
+
+
+def test_a_hidden_cell_tells_the_model_nothing(chorale, model):
+    mask = np.zeros((64, 4), bool)
+    mask[10:20, 1:] = True
+    changed = chorale[:64].copy()
+    changed[mask] = 5
+    forward = model.forward()
+    np.testing.assert_array_equal(forward(changed, mask), forward(chorale[:64], mask))
+    changed[0, 0] += 1  # a given cell does change the answer
+    assert not np.array_equal(forward(changed, mask), forward(chorale[:64], mask))
+
+
+def test_predictions_see_context_steps_each_way_and_no_further(model):
+    assert model.context == 7
+    cells = np.full((40, 4), 30)
+    mask = np.zeros((40, 4), bool)
+    forward = model.forward()
+    base = forward(cells, mask)[20]
+    for step, seen in ((20 - 7, True), (20 + 7, True), (20 - 8, False), (20 + 8, False)):
+        moved = cells.copy()
+        moved[step, 2] = 40
+        assert (not np.allclose(forward(moved, mask)[20], base)) == seen, step
+
+
+def test_orderless_masks_hide_between_one_and_all_candidates():
+    rng = np.random.default_rng(1)
+    candidates = np.zeros((10, 4), bool)
+    candidates[:, 1:] = True
+    sizes = []
+    for _ in range(400):
+        mask = infilling.orderless_mask(candidates, rng)
+        assert not (mask & ~candidates).any()
+        sizes.append(int(mask.sum()))
+    assert min(sizes) == 1 and max(sizes) == 30
+    assert abs(np.mean(sizes) - 15.5) < 1.5  # uniform on 1..30
+    assert not infilling.orderless_mask(np.zeros((3, 4), bool), rng).any()
+
+
+def test_the_masking_schedule_is_coconets():
+    p = infilling.masking_schedule(100)
+    assert p[0] == pytest.approx(0.9) and p[-1] == pytest.approx(0.1)
+    assert p[35] == pytest.approx(0.9 - 0.8 * 35 / 70)
+    assert (p[70:] == pytest.approx(0.1)) and (np.diff(p) <= 0).all()
+    with pytest.raises(MusegenError, match="Gibbs steps"):
+        infilling.masking_schedule(0)
+    with pytest.raises(MusegenError, match="p_min"):
+        infilling.masking_schedule(5, p_min=0.95)
+
+
+@pytest.mark.parametrize("method", infilling.METHODS)
+def test_resampling_keeps_every_given_cell(chorale, model, method):
+    cells = chorale[:32]
+    hidden = np.zeros(cells.shape, bool)
+    hidden[8:16, 1:] = True
+    steps = 5 if method == "gibbs" else None
+    written = infilling.resample(model, cells, hidden, method=method, steps=steps, seed=0)
+    np.testing.assert_array_equal(written[~hidden], cells[~hidden])
+    assert written.min() >= 0 and written.max() < encoding.SATB_VOCAB_SIZE
+    again = infilling.resample(model, cells, hidden, method=method, steps=steps, seed=0)
+    np.testing.assert_array_equal(written, again)
+
+
+def test_temperature_zero_picks_the_likeliest_values(chorale, model):
+    cells = chorale[:24]
+    hidden = np.zeros(cells.shape, bool)
+    hidden[5, 3] = True
+    best = model.forward()(cells, hidden)[5, 3].argmax()
+    written = infilling.resample(model, cells, hidden, method="ancestral", temperature=0)
+    assert written[5, 3] == best
+
+
+def test_resample_refuses_what_it_cannot_do(chorale, model):
+    cells = chorale[:16]
+    hidden = np.ones(cells.shape, bool)
+    with pytest.raises(MusegenError, match="nothing is hidden"):
+        infilling.resample(model, cells, ~hidden)
+    with pytest.raises(MusegenError, match="method"):
+        infilling.resample(model, cells, hidden, method="beam")
+    with pytest.raises(MusegenError, match=r"\(steps, 4\)"):
+        infilling.resample(model, cells[:, :3], hidden[:, :3])
+    with pytest.raises(MusegenError, match="leave steps unset"):
+        infilling.resample(model, cells, hidden, method="ancestral", steps=3)
+    with pytest.raises(MusegenError, match="temperature"):
+        infilling.resample(model, cells, hidden, temperature=-1)
+
+
+def test_harmonise_keeps_the_melody_and_writes_three_voices(model):
+    melody = encoding.Piece(([[67, 0, 4], [69, 4, 8], [71, 8, 16]],), title="<b>mine</b>")
+    piece = infilling.harmonise(melody, model=model, steps=3, seed=1)
+    assert len(piece.voices) == 4 and piece.n_steps == 16
+    assert piece.voices[0].tolist() == melody.voices[0].tolist()
+    assert piece.title == "<b>mine</b>"  # kept as given; escaped where shown
+
+
+def test_harmonise_refuses_melodies_it_cannot_sing(model):
+    with pytest.raises(MusegenError, match="no notes"):
+        infilling.harmonise(encoding.Piece(((),), length=16), model=model)
+    with pytest.raises(MusegenError, match=r"transpose it by \+5 semitones"):
+        infilling.harmonise(encoding.Piece(([[50, 0, 4]],)), model=model)
+    with pytest.raises(MusegenError, match="wider than a soprano"):
+        infilling.harmonise(encoding.Piece(([[50, 0, 4], [90, 4, 8]],)), model=model)
+
+
+def test_infill_rewrites_only_the_hidden_cells(chorale, model):
+    piece = encoding.decode_satb(chorale[:32].reshape(-1))
+    hidden = np.zeros((32, 4), bool)
+    hidden[16:, 3] = True
+    result = encoding.encode_satb(infilling.infill(piece, hidden, model=model, steps=3, seed=0)).reshape(
+        -1, 4
+    )
+    np.testing.assert_array_equal(result[~hidden], chorale[:32][~hidden])
+    with pytest.raises(MusegenError, match="mask must be"):
+        infilling.infill(piece, hidden[:8], model=model)
+
+
+def test_infill_nll_of_a_uniform_model_is_log_of_the_classes(chorale):
+    class Uniform:
+        def forward(self):
+            return lambda tokens, mask: np.full((*np.shape(mask), 73), -np.log(73.0))
+
+    assert metrics.infill_nll(Uniform(), [chorale]) == pytest.approx(np.log(73.0))
+    with pytest.raises(MusegenError, match="no chorale"):
+        metrics.infill_nll(Uniform(), [])
+
+
+def test_infill_nll_rewards_a_model_that_knows_the_hidden_cells(chorale):
+    class Knows:  # puts probability 1/2 on the true value of every cell
+        def forward(self):
+            def log_p(tokens, mask):
+                p = np.full((*np.shape(mask), 73), 0.5 / 72)
+                np.put_along_axis(p, np.asarray(tokens)[..., None], 0.5, axis=-1)
+                return np.log(p)
+
+            return log_p
+
+    assert metrics.infill_nll(Knows(), [chorale]) == pytest.approx(np.log(2.0))
+
+
+def test_infill_batches_weigh_every_passage_alike():
+    chorales = [np.full((100, 4), 30), np.full((50, 4), 40)]  # no silence: padding is the only silence
+    batches = train.infill_batches(chorales, 32, seed=0, batch_size=4)
+    steps = 0
+    for (tokens, mask), targets, weights in batches:
+        assert tokens.shape[1:] == (32, 4) and np.array_equal(tokens, targets)
+        assert ((weights > 0) == (mask > 0)).all()
+        real = tokens != encoding.SATB_SILENCE
+        assert not (mask.astype(bool) & ~real).any()  # padding is never to be filled
+        np.testing.assert_allclose(weights.sum(axis=(1, 2)), real.sum(axis=(1, 2)), rtol=1e-5)
+        steps += real[:, :, 0].sum()
+    assert steps == 150  # every step of both chorales, once
+
+
+def test_a_melody_can_be_typed():
+    piece = encoding.parse_melody("C4q D4q E4h | F#4q. Bb3e rh")
+    assert piece.voices[0].tolist() == [[60, 0, 4], [62, 4, 8], [64, 8, 16], [66, 16, 22], [58, 22, 24]]
+    assert piece.n_steps == 32  # the closing rest counts
+    pickup = encoding.parse_melody("G4q | C5h", time_signature="3/4")
+    assert pickup.voices[0].tolist() == [[67, 8, 12], [72, 12, 20]]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("C4q H4q", "word 2, 'H4q', is neither a note"),
+        ("C4q <script>", "word 2"),
+        ("C4s.", "off the 16th-note grid"),
+        ("rq rh", "no notes"),
+        ("", "no notes"),
+        ("C4q | D4q E4q | F4w", "bar 2 lasts 2 quarter notes; a bar of 4/4 has 4"),
+        ("C4w C4q | D4w", "bar 1 lasts 5 quarter notes"),
+        ("A9q", "outside MIDI"),
+    ],
+)
+def test_a_malformed_melody_says_what_is_wrong(text, message):
+    with pytest.raises(MusegenError, match=message):
+        encoding.parse_melody(text)
+
+
+def test_infill_nll_can_score_some_cells_given_the_others(chorale):
+    class KnowsTheSoprano:  # sure of the soprano, uniform elsewhere
+        def forward(self):
+            def log_p(tokens, mask):
+                p = np.full((*np.shape(mask), 73), 1 / 73)
+                p[..., 0, :] = 0.0
+                np.put_along_axis(p[..., 0, :], np.asarray(tokens)[..., 0, None], 1.0, axis=-1)
+                return np.log(np.maximum(p, 1e-300))
+
+            return log_p
+
+    under_soprano = np.ones(chorale.shape, bool)
+    under_soprano[:, 0] = False
+    model = KnowsTheSoprano()
+    assert metrics.infill_nll(model, [chorale], hidden=[under_soprano]) == pytest.approx(np.log(73.0))
+    assert metrics.infill_nll(model, [chorale], hidden=[~under_soprano]) == pytest.approx(0.0)
+    with pytest.raises(MusegenError, match="one boolean array per chorale"):
+        metrics.infill_nll(model, [chorale], hidden=[under_soprano[:5]])
