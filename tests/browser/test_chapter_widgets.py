@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from musegen_widgets import music21_io
 
 import pytest
+from conftest import ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -20,8 +23,21 @@ CELLS_DONE = """() => {
 }"""
 
 
-def open_and_run_all(page, lab_url: str, notebook: str, artifacts) -> None:
-    """Open a chapter, run all its cells, and wait until every code cell shows its execution count.
+CELLS_DONE_THROUGH = """last => {
+    const prompts = [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
+        .slice(0, last + 1)
+        .filter(cell => cell.classList.contains('jp-CodeCell'))
+        .map(cell => cell.querySelector('.jp-InputArea-prompt').textContent);
+    return prompts.length > 0 && prompts.every(text => /\\[\\d+\\]/.test(text));
+}"""
+
+
+def open_and_run_all(page, lab_url: str, notebook: str, artifacts, *, through: str | None = None) -> None:
+    """Open a chapter, run its cells, and wait until every code cell run shows its execution count.
+
+    With ``through``, the text of the cell that shows the chapter's widget, only the cells up to and including
+    it run ("Run All Above" the cell after it): what follows the widget is the notebook test's to check, and
+    running it here again would only double the time.
 
     Run All marks every code cell as queued (``[*]``) at once, so counting finished prompts is a signal that
     cannot fire early, unlike the kernel's status, which flickers to "Idle" between cells. (``textContent``,
@@ -36,14 +52,26 @@ def open_and_run_all(page, lab_url: str, notebook: str, artifacts) -> None:
             ".some(e => e.textContent.includes('Idle'))"
         )
         page.wait_for_function(kernel_idle, timeout=90_000)
+        last = None
+        if through is not None:
+            # from the file: JupyterLab renders the code of off-screen cells only when they scroll into view
+            cells = json.loads((ROOT / "notebooks" / notebook).read_text())["cells"]
+            last = next(i for i, cell in enumerate(cells) if through in "".join(cell["source"]))
+            page.locator(".jp-Notebook .jp-Cell").nth(last + 1).locator(".jp-InputPrompt").first.click()
         page.get_by_role("menuitem", name="Run", exact=True).click(timeout=10_000)
-        page.locator("li[data-command='runmenu:run-all']").click(timeout=10_000)
+        command = "run-all" if through is None else "run-all-above"
+        page.locator(
+            f"li[data-command='runmenu:{command}'], li[data-command='notebook:{command}']"
+        ).first.click(timeout=10_000)
         page.wait_for_function(
             "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]"
             ".some(e => e.textContent.includes('*'))",
             timeout=30_000,
         )
-        page.wait_for_function(CELLS_DONE, timeout=600_000, polling=1000)
+        if through is None:
+            page.wait_for_function(CELLS_DONE, timeout=600_000, polling=1000)
+        else:
+            page.wait_for_function(CELLS_DONE_THROUGH, arg=last, timeout=600_000, polling=1000)
     except Exception:
         page.screenshot(path=str(artifacts / f"{notebook}-failed.png"))
         raise
@@ -110,7 +138,7 @@ def test_chapter_00_score_view(page, lab_url, artifacts, tmp_path):
 
 
 def test_chapter_01_sampler_widget(page, lab_url, artifacts):
-    open_and_run_all(page, lab_url, "01_rnns_and_lstms.ipynb", artifacts)
+    open_and_run_all(page, lab_url, "01_rnns_and_lstms.ipynb", artifacts, through="SamplerWidget(lstm)")
     sampler = page.locator(".widget-vbox:has(.widget-upload)").first
     sampler.scroll_into_view_if_needed()
     view = sampler.locator(".widget-vbox:has(audio)").first
@@ -214,7 +242,9 @@ def test_chapter_04_listening_test(page, lab_url, artifacts):
 
 
 def test_chapter_05_attention_explorer(page, lab_url, artifacts):
-    open_and_run_all(page, lab_url, "05_transformers.ipynb", artifacts)
+    open_and_run_all(
+        page, lab_url, "05_transformers.ipynb", artifacts, through="explorer = AttentionExplorer("
+    )
     explorer = page.locator(".widget-vbox:has(.widget-dropdown):has-text('mean of heads')").first
     explorer.scroll_into_view_if_needed()
     view = explorer.locator(".widget-vbox:has(audio)").first
@@ -244,7 +274,9 @@ def test_chapter_05_attention_explorer(page, lab_url, artifacts):
 
 
 def test_chapter_06_harmonise_widget(page, lab_url, artifacts):
-    open_and_run_all(page, lab_url, "06_harmonisation.ipynb", artifacts)
+    open_and_run_all(
+        page, lab_url, "06_harmonisation.ipynb", artifacts, through="HarmoniseWidget(infill_model)"
+    )
     widget = page.locator(".widget-vbox:has-text('Gibbs rounds'):has(.widget-upload)").first
     widget.scroll_into_view_if_needed()
     view = widget.locator(".widget-vbox:has(audio)").first
