@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import encoding
-from .encoding import SATB_SILENCE, MusicLike, Piece
+from .encoding import MusicLike, Piece
 from .errors import MusegenError
 from .numerics import draw_from_logits
 
@@ -198,10 +198,9 @@ def soprano_tokens(melody: MusicLike) -> tuple[np.ndarray, str]:
             f"the melody goes from {name(low)} to {name(high)}, outside the soprano's "
             f"{name(lowest)}-{name(highest)}: {advice}"
         )
-    tokens = np.full(piece.n_steps, SATB_SILENCE, dtype=np.int64)
-    for pitch, start, end in top[np.argsort(top[:, 0], kind="stable")]:  # the highest note wins a chord
-        tokens[start:end] = 1 + pitch - encoding.PIANOROLL_LOW
-    return tokens, piece.time_signature
+    # the top voice alone in four: encode_satb's soprano column (the highest note of a chord)
+    alone = Piece((top, (), (), ()), piece.time_signature, length=piece.n_steps)
+    return encoding.encode_satb(alone).reshape(-1, 4)[:, 0], piece.time_signature
 
 
 def harmonise(

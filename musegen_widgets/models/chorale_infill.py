@@ -135,7 +135,7 @@ class InfillForward:
         self.cells = (as_numpy(model.cells.kernel), as_numpy(model.cells.bias))
         self.blocks = [
             (
-                (as_numpy(norm.gamma), as_numpy(norm.beta)),
+                (as_numpy(norm.gamma), as_numpy(norm.beta), norm.epsilon),
                 as_numpy(convolution.kernel),  # (kernel_size, channels, channels)
                 as_numpy(convolution.bias),
                 as_numpy(mix.kernel),
@@ -146,16 +146,18 @@ class InfillForward:
                 model.norms, model.convolutions, model.mixes, model.dilations
             )
         ]
-        self.final_norm = (as_numpy(model.final_norm.gamma), as_numpy(model.final_norm.beta))
+        self.final_norm = (
+            as_numpy(model.final_norm.gamma),
+            as_numpy(model.final_norm.beta),
+            model.final_norm.epsilon,
+        )
         self.readout = (as_numpy(model.readout.kernel), as_numpy(model.readout.bias))
 
     @staticmethod
-    def _layer_norm(x: np.ndarray, scale_shift) -> np.ndarray:
+    def _layer_norm(x: np.ndarray, norm) -> np.ndarray:
+        gamma, beta, epsilon = norm
         centred = x - x.mean(axis=-1, keepdims=True)
-        return (
-            centred / np.sqrt((centred**2).mean(axis=-1, keepdims=True) + 1e-5) * scale_shift[0]
-            + scale_shift[1]
-        )
+        return centred / np.sqrt((centred**2).mean(axis=-1, keepdims=True) + epsilon) * gamma + beta
 
     def __call__(self, tokens, mask) -> np.ndarray:
         """Log-probabilities ``(..., steps, 4, vocab_size)`` for tokens and mask ``(..., steps, 4)``."""
