@@ -21,6 +21,20 @@ from musegen_widgets import music21_io
 import pytest
 from samples import GOOD_TOKENS, sine_soundfont
 
+# One compute thread per process for the whole test run. It runs two pytest workers, each with a notebook
+# kernel or a JupyterLab kernel and Chromium beside it, on two cores; with numpy's OpenBLAS and
+# TensorFlow's thread pools at their default of one thread per core, each process's threads spin while
+# they wait for a core the others hold (measured: chapter 06's nbval run took 86 s alone and over 9 min
+# beside the browser tests). Set when pytest loads this file, before the workers start, so that they, the
+# kernels they launch and the JupyterLab server inherit it; a learner's notebooks keep every core.
+for _variable in (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+):
+    os.environ.setdefault(_variable, "1")
+
 
 @pytest.fixture
 def good_midi(tmp_path: Path) -> Path:
