@@ -2,7 +2,7 @@
 
 :data:`GENERATORS` maps a display name to a function ``(n, seed) -> list of melody token arrays`` of
 :data:`BARS` bars each: real chorales (held out and training), chapter 01's n-gram yardstick, the melody models of
-chapter 01, the VAE of chapter 02 and the soprano of chapter 03's GAN. Chapter 04 loops over this dict, so a new model joins every table,
+chapter 01, the VAE of chapter 02, the soprano of chapter 03's GAN and chapter 05's melody Transformer. Chapter 04 loops over this dict, so a new model joins every table,
 figure and listening test of that chapter by adding one entry here and nothing else.
 
 >>> sorted(GENERATORS)[:2]
@@ -160,6 +160,7 @@ GENERATORS: dict[str, Callable[[int, int], list[np.ndarray]]] = {
     "n-gram (chapter 01's best on valid)": _sequence_model(yardstick),
     "LSTM (chapter 01)": _sequence_model(_pretrained("melody_lstm")),
     "dilated convolutions (chapter 01)": _sequence_model(_pretrained("melody_tcn")),
+    "Transformer (chapter 05)": _sequence_model(_pretrained("melody_transformer")),
     "VAE prior (chapter 02)": _vae_prior,
     "GAN soprano (chapter 03)": _gan_soprano,
 }

@@ -228,10 +228,10 @@ def test_chapter_04_listening_test(page, lab_url, artifacts):
     test = page.locator(".widget-vbox:has-text('Reveal results')").first
     test.scroll_into_view_if_needed()
     assert test.locator("audio").count() == 2
-    assert "trial 1 of 235" in test.text_content()  # 47 trials for each of 5 sources, planned by power
+    assert "trial 1 of 300" in test.text_content()  # 50 trials for each of 6 sources, planned by power
     test.locator("button:has-text('Excerpt 1')").click()
     page.wait_for_function(
-        "box => box.textContent.includes('trial 2 of 235')", arg=test.element_handle(), timeout=30_000
+        "box => box.textContent.includes('trial 2 of 300')", arg=test.element_handle(), timeout=30_000
     )
     test.locator("button:has-text('Reveal results')").click()
     page.wait_for_function(
