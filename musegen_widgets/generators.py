@@ -2,8 +2,10 @@
 
 :data:`GENERATORS` maps a display name to a function ``(n, seed) -> list of melody token arrays`` of
 :data:`BARS` bars each: real chorales (held out and training), chapter 01's n-gram yardstick, the melody models of
-chapter 01, the VAE of chapter 02, the soprano of chapter 03's GAN and chapter 05's melody Transformer. Chapter 04 loops over this dict, so a new model joins every table,
-figure and listening test of that chapter by adding one entry here and nothing else.
+chapter 01, the VAE of chapter 02, the soprano of chapter 03's GAN and chapter 05's melody Transformer. Chapter 04
+loops over this dict, so a new model joins every table, figure and listening test of that chapter by adding one
+entry here and nothing else. :data:`ROLL_GENERATORS` does the same for two-bar four-voice passages: real
+chorales, chapter 03's GAN and chapter 06's harmonisations of the held-out sopranos.
 
 >>> sorted(GENERATORS)[:2]
 ['Bach, held out (valid and test splits)', 'Bach, training split']
@@ -251,5 +253,8 @@ ROLL_GENERATORS: dict[str, Callable[[int, int], np.ndarray]] = {
     "Bach, held out (valid and test splits)": _real_rolls("valid", "test"),
     "Bach, training split": _real_rolls("train"),
     "GAN (chapter 03)": _gan,
+    "test sopranos harmonised (chapter 06)": harmonised_passages,
 }
-"""Display name -> ``generate(n, seed)``: four-voice piano rolls ``(n, 4, 32, 72)`` (chapter 04, section 8)."""
+"""Display name -> ``generate(n, seed)``: four-voice piano rolls ``(n, 4, 32, 72)`` (chapter 04, sections 7
+and 8). The harmonisations keep Bach's soprano and write the other three voices; there are 177 of their
+passages, so a larger ``n`` gives all of them."""
