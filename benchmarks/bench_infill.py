@@ -33,13 +33,13 @@ def main() -> None:
 
 
 def widget_update(model) -> None:
-    """HarmoniseWidget on its first chorale's eight bars: a seed change -> Gibbs, score, audio, downloads."""
+    """HarmoniseWidget on its first chorale's eight bars: a seed change -> Gibbs, score, audio."""
     import statistics
     import time
 
     from musegen_widgets.widgets import HarmoniseWidget
 
-    widget = HarmoniseWidget(model, debounce=0)
+    widget = HarmoniseWidget(model)
     times = []
     for seed in range(1, 8):
         start = time.perf_counter()

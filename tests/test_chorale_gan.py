@@ -117,7 +117,7 @@ def test_gan_explorer_moves_one_voice_and_keeps_working(trained):
     from musegen_widgets.widgets import GanExplorer
 
     model = trained[1]["model"]
-    explorer = GanExplorer(model, debounce=0)
+    explorer = GanExplorer(model)
     assert explorer.notes.value == "smoothed"  # what generate() gives by default
     explorer.notes.value = (
         "sampled"  # the tiny fast-mode model passes no threshold: it is unsure of everything

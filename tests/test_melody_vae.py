@@ -204,7 +204,7 @@ def test_latent_explorer_interpolates_samples_and_keeps_working(trained):
     from musegen_widgets.widgets import LatentExplorer
 
     model = trained[1]["model"]
-    explorer = LatentExplorer(model, debounce=0)
+    explorer = LatentExplorer(model)
     assert explorer.view.piece is not None and explorer.map.value.startswith("<svg")
     assert explorer.message.value == ""
     explorer.alpha.value = 1.0

@@ -13,6 +13,7 @@ from samples import GOOD_TOKENS, upload
 
 
 def downloads(view: ScoreView) -> dict[str, bytes]:
+    view.make_downloads()
     links = re.findall(r'download="([^"]+)" href="data:[^;]+;base64,([^"]+)"', view.downloads.value)
     return {name: base64.b64decode(payload) for name, payload in links}
 
@@ -31,6 +32,16 @@ def test_score_view_shows_score_audio_and_downloads(tmp_path):
     midi.write_bytes(files[f"{name}.mid"])
     assert music21_io.read(midi) == piece
     assert "ScoreView(Piece(4 voices" in repr(view)
+
+
+def test_downloads_are_made_when_asked_and_follow_the_music():
+    view = ScoreView(GOOD_TOKENS, title="first")
+    assert view.downloads.value == "" and view.download_button.layout.display is None
+    view.download_button.click()
+    assert "first.mid" in view.downloads.value and view.download_button.layout.display == "none"
+    view.update(data.load_melodies("test")[0], title="second")  # the old files would be the wrong music
+    assert view.downloads.value == "" and view.download_button.layout.display is None
+    assert "second.musicxml" in downloads(view)
 
 
 def test_update_swaps_everything_and_bad_input_keeps_the_old_view():
@@ -69,7 +80,7 @@ def ngram():
 def test_sampler_widget_resamples_on_every_control(ngram):
     from musegen_widgets.widgets import SamplerWidget
 
-    sampler = SamplerWidget(ngram, debounce=0)
+    sampler = SamplerWidget(ngram)
     assert len(sampler.tokens) == 16 * sampler.bars.value
     assert "<svg" in sampler.view.score.value and "<polyline" in sampler.probabilities.value
     seen = {sampler.view.player.value}
@@ -91,7 +102,7 @@ def test_sampler_widget_resamples_on_every_control(ngram):
 def test_sampler_widget_primer_from_the_corpus_and_from_an_upload(ngram, good_midi, bad_files):
     from musegen_widgets.widgets import SamplerWidget
 
-    sampler = SamplerWidget(ngram, debounce=0, primer_bars=1)
+    sampler = SamplerWidget(ngram, primer_bars=1)
     chorale = sampler.primer.options[1]
     sampler.primer.value = chorale
     assert np.array_equal(sampler.tokens[:16], data.load_melodies("test")[0][:16])
@@ -105,26 +116,35 @@ def test_sampler_widget_primer_from_the_corpus_and_from_an_upload(ngram, good_mi
     assert np.array_equal(sampler.tokens[:16], GOOD_TOKENS[:16])
 
 
-def test_sampler_widget_debounces_slider_drags(ngram):
-    import time
+def test_slider_moves_made_while_busy_fold_into_one_refresh_of_the_last_value(ngram):
+    """Latest wins, in an event loop as in a kernel: a move refreshes at once; moves that queue up while the
+    kernel is busy give one more refresh, of the last value, not one each."""
+    import asyncio
 
     from musegen_widgets.widgets import SamplerWidget
 
-    sampler = SamplerWidget(ngram, debounce=0.2)
-    calls = []
+    sampler = SamplerWidget(ngram)
+    shown = []
     original = sampler.refresh
-    sampler.refresh = lambda: (calls.append(1), original())
-    for value in (0.5, 0.6, 0.7, 0.8, 0.9):
-        sampler.temperature.value = value
-    time.sleep(0.6)
-    assert len(calls) == 1
+    sampler.refresh = lambda: (shown.append(sampler.temperature.value), original())
+
+    async def drag():
+        sampler.temperature.value = 0.5
+        await asyncio.sleep(0)  # the loop's next turn
+        assert shown == [0.5]
+        for value in (0.6, 0.7, 0.8, 0.9):  # arrive before the loop turns, as queued messages do
+            sampler.temperature.value = value
+        await asyncio.sleep(0)
+
+    asyncio.run(drag())
+    assert shown == [0.5, 0.9]
     assert "temperature 0.90" in sampler.view.heading.value
 
 
 def test_sampler_widget_shows_bad_settings_as_a_message(ngram):
     from musegen_widgets.widgets import SamplerWidget
 
-    sampler = SamplerWidget(ngram, debounce=0)
+    sampler = SamplerWidget(ngram)
     before = sampler.view.player.value
     sampler.model = None  # a broken model: the widget must not take the kernel down with it
     sampler.seed.value = 3
@@ -143,7 +163,7 @@ def test_sampler_widget_survives_a_model_that_writes_only_rests():
             logits[encoding.HOLD] = 0.0
             return logits
 
-    sampler = SamplerWidget(Silent(), debounce=0)
+    sampler = SamplerWidget(Silent())
     assert sampler.view.player.value  # the primer's notes are shown and played
     sampler.primer.value = "(silence)"
     assert "only rests" in sampler.message.value and sampler.view.piece is not None
@@ -204,7 +224,7 @@ def _cells(widget):
 def test_harmonise_widget_writes_alto_tenor_and_bass_under_the_melody(infill_model):
     from musegen_widgets.widgets import HarmoniseWidget
 
-    widget = HarmoniseWidget(infill_model, max_bars=4, debounce=0)
+    widget = HarmoniseWidget(infill_model, max_bars=4)
     chorale = data.load_pieces("test", meter="4/4")[0]
     real = encoding.encode_satb(chorale).reshape(-1, 4)[:64]
     assert widget.message.value == "" and len(widget.view.piece.voices) == 4
@@ -227,7 +247,7 @@ def test_harmonise_widget_writes_alto_tenor_and_bass_under_the_melody(infill_mod
 def test_harmonise_widget_keep_starts_the_next_change_from_what_is_shown(infill_model):
     from musegen_widgets.widgets import HarmoniseWidget
 
-    widget = HarmoniseWidget(infill_model, max_bars=2, debounce=0)
+    widget = HarmoniseWidget(infill_model, max_bars=2)
     widget.keep_button.click()
     kept = _cells(widget)
     widget.voices[1].value = widget.voices[2].value = False  # now only the bass, in bar 1
@@ -239,7 +259,7 @@ def test_harmonise_widget_keep_starts_the_next_change_from_what_is_shown(infill_
 def test_harmonise_widget_takes_a_typed_melody_and_explains_a_bad_one(infill_model):
     from musegen_widgets.widgets import HarmoniseWidget
 
-    widget = HarmoniseWidget(infill_model, debounce=0)
+    widget = HarmoniseWidget(infill_model)
     widget.text.value = "C5q B4q A4h | G4w"
     assert widget.melody.value == "(typed melody)" and widget.message.value == ""
     soprano = sorted(widget.view.piece.voices[0].tolist(), key=lambda note: note[1])
@@ -263,7 +283,7 @@ def test_harmonise_widget_reads_an_uploaded_melody_on_the_grid_only(infill_model
 
     import music21
 
-    widget = HarmoniseWidget(infill_model, debounce=0)
+    widget = HarmoniseWidget(infill_model)
     widget.upload.value = (upload("tune.mid", good_midi.read_bytes()),)
     assert widget.melody.value == "(uploaded file)" and widget.message.value == ""
     triplets = music21.stream.Part([music21.note.Note("C5", quarterLength=Fraction(1, 3)) for _ in range(6)])

@@ -1,5 +1,5 @@
-"""What the course's widgets share: the Explorer base class (guarded refresh, debouncing, seeds), error messages,
-uploaded files."""
+"""What the course's widgets share: the Explorer base class (guarded refresh, latest-wins slider moves, seeds),
+error messages, uploaded files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import asyncio
 import html
 import io
 import tempfile
-import threading
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -23,22 +22,19 @@ def error_html(error: Exception) -> str:
     return f'<span style="color:#b00020">{html.escape(text)}</span>'
 
 
-def debounced(callback, delay: float, timer):
-    """Run ``callback`` once ``delay`` seconds pass with no new call; returns the timer to pass next time."""
-    if delay <= 0:
-        callback()
-        return None
-    if timer is not None:
-        timer.cancel()
-    from IPython import get_ipython
+def run_soon(callback) -> None:
+    """Run ``callback`` at the next turn of the running event loop, or at once where none runs.
 
-    if getattr(get_ipython(), "kernel", None) is not None:
-        # In a kernel, run later on its own event loop: widget updates sent from another thread may
-        # never reach the browser.
-        return asyncio.get_running_loop().call_later(delay, callback)
-    timer = threading.Timer(delay, callback)  # a script or a test, with no kernel loop: a timer thread
-    timer.start()
-    return timer
+    In a kernel, a widget's change handler runs inside the kernel's event loop, and a callback scheduled
+    with ``call_soon`` runs after the messages that are already waiting (more slider moves, typically). In a
+    script or a test there is no loop, and the callback runs before this returns.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        callback()
+    else:
+        loop.call_soon(callback)
 
 
 def figure_png(figure) -> bytes:
@@ -61,16 +57,20 @@ def uploaded_tokens(upload: dict) -> np.ndarray:
 
 
 class Explorer(widgets.VBox):
-    """What the slider widgets share: a message line, a guarded :meth:`refresh`, debounced slider moves, and a
-    seed that wraps around.
+    """What the slider widgets share: a message line, a guarded :meth:`refresh`, "latest wins" for slider moves,
+    and a seed that wraps around.
 
     Taught in chapter 01, section 7 (sampling), where :class:`SamplerWidget` is the first of them. A subclass
-    sets ``self.debounce``, ``self.message`` (an ``HTML`` widget) and, for :meth:`_next_seed`, ``self.seed`` (an
-    ``IntSlider``), and
-    writes :meth:`show`; an exception in :meth:`show` becomes the message, and the last music stays.
+    sets ``self.message`` (an ``HTML`` widget) and, for :meth:`_next_seed`, ``self.seed`` (an ``IntSlider``),
+    observes its controls with :meth:`_changed` and writes :meth:`show`; an exception in :meth:`show` becomes
+    the message, and the last music stays.
+
+    **Latest wins.** A move starts a refresh at once. Moves that arrive while one is under way (a drag sends
+    many) wait in the kernel's queue; they schedule a single refresh between them, which reads the settings as
+    they are by then. So a drag never builds a backlog, and the music shown is always that of the last value.
     """
 
-    _timer = None
+    _scheduled = False  # a refresh is scheduled and has not started yet
 
     def show(self) -> None:
         """Compute the music for the current settings and show it (raise to explain what is wrong)."""
@@ -85,7 +85,13 @@ class Explorer(widgets.VBox):
             self.message.value = error_html(error)
 
     def _changed(self, change=None) -> None:
-        self._timer = debounced(self.refresh, self.debounce, self._timer)
+        if not self._scheduled:
+            self._scheduled = True
+            run_soon(self._refresh_scheduled)
+
+    def _refresh_scheduled(self) -> None:
+        self._scheduled = False  # a move from now on needs a refresh of its own
+        self.refresh()
 
     def _next_seed(self, _button=None) -> None:
         self.seed.value = (self.seed.value + 1) % (self.seed.max + 1)  # observed: shows the next one

@@ -48,7 +48,6 @@ class AttentionExplorer(Explorer):
         self.tokens = encoding.check_tokens(tokens)
         self.maps = model.attention_weights(self.tokens)  # (blocks, heads, steps, steps)
         blocks, heads, steps, _ = self.maps.shape
-        self.debounce = 0.0
         style = {"description_width": "60px"}
         self.block = widgets.Dropdown(
             options=[(f"block {i + 1}", i) for i in range(blocks)],

@@ -29,14 +29,12 @@ class GanExplorer(Explorer):
     ----------
     model
         A :class:`~musegen_widgets.models.chorale_gan.ChoraleGAN`.
-    debounce
-        Seconds a slider must rest before the passage is generated again; 0 generates at once.
     """
 
     VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
 
-    def __init__(self, model, debounce: float = 0.15):
-        self.model, self.debounce = model, debounce
+    def __init__(self, model):
+        self.model = model
         directions = np.random.default_rng(2024)
         self.directions = {"shared": directions.standard_normal(model.shared_latent)}
         for voice in self.VOICE_NAMES:

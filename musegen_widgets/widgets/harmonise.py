@@ -42,15 +42,13 @@ class HarmoniseWidget(Explorer):
         A :class:`~musegen_widgets.models.chorale_infill.ChoraleInfill` (default: the shipped one).
     max_bars
         The widget works on at most this many bars from the start of the melody.
-    debounce
-        Seconds a control must rest before the music is written again; 0 writes at once.
     """
 
-    def __init__(self, model=None, *, max_bars: int = 8, debounce: float = 0.25):
+    def __init__(self, model=None, *, max_bars: int = 8):
         from .. import data, models
 
         self.model = model if model is not None else models.load_pretrained("chorale_infill")
-        self.max_bars, self.debounce = max_bars, debounce
+        self.max_bars = max_bars
         self._chorales = {
             name: piece
             for name, piece in zip(data.chorale_ids("test"), data.load_pieces("test"))

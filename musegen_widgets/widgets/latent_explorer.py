@@ -59,17 +59,15 @@ class LatentExplorer(Explorer):
     ----------
     model
         A :class:`~musegen_widgets.models.melody_vae.MelodyVAE`.
-    debounce
-        Seconds a slider must rest before the melody is decoded again; 0 decodes at once.
     """
 
     PATH_STEPS = 11  # alpha in steps of 0.1
 
-    def __init__(self, model, debounce: float = 0.15):
+    def __init__(self, model):
         from .. import data
         from ..models.melody_vae import attribute_vector, segments
 
-        self.model, self.debounce = model, debounce
+        self.model = model
         self._segments = {
             piece.title: segments([encoding.encode_melody(piece)])
             for piece in data.load_pieces("test", meter="4/4")

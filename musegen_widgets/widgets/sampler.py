@@ -40,7 +40,8 @@ class SamplerWidget(Explorer):
 
     Temperature, the top-k / top-p cut, the length in bars and the seed are sliders; the primer (the music
     the model continues) is a test-split chorale's opening or an uploaded MIDI/MusicXML file; "Resample"
-    draws with a new seed. Slider changes are debounced, so dragging resamples once, when the slider rests.
+    draws with a new seed. A slider move resamples at once; moves made meanwhile are folded into one more sample
+    of the last value (see :class:`Explorer`).
     A bad setting or file, or a sample with no notes, shows a message and leaves the last melody in place.
     The first primer is the opening of the first test chorale.
 
@@ -50,14 +51,12 @@ class SamplerWidget(Explorer):
         A course sequence model with ``stepper()`` (see :mod:`musegen_widgets.sampling`).
     primer_bars
         How many bars of the chosen chorale or file the model continues.
-    debounce
-        Seconds a slider must rest before a new sample is drawn; 0 resamples at once.
     """
 
-    def __init__(self, model, primer_bars: int = 2, debounce: float = 0.25):
+    def __init__(self, model, primer_bars: int = 2):
         from .. import data
 
-        self.model, self.primer_bars, self.debounce = model, primer_bars, debounce
+        self.model, self.primer_bars = model, primer_bars
         self._chorales = dict(zip(data.chorale_ids("test"), data.load_melodies("test")))
         self._uploaded: np.ndarray | None = None
         style = {"description_width": "90px"}

@@ -54,9 +54,10 @@ class ScoreView(widgets.VBox):
 
     Taught in chapter 00, section 4 (seeing and hearing a chorale).
 
-    Shows the engraved score (SVG), an audio player, a toggle for the piano roll, and download links for
-    MIDI and MusicXML. :meth:`update` shows other music in the same view, which is what the sampling
-    widgets of later chapters do.
+    Shows the engraved score (SVG), an audio player, a toggle for the piano roll, and a "Downloads" button
+    that writes MIDI and MusicXML files of the music (:meth:`make_downloads`). :meth:`update` shows other
+    music in the same view, which is what the sampling widgets of later chapters do; it leaves the files
+    to be made when asked, since music21 takes longer to write them than score and sound take together.
 
     Parameters
     ----------
@@ -75,9 +76,9 @@ class ScoreView(widgets.VBox):
     ----------
     piece
         The :class:`~musegen_widgets.encoding.Piece` shown.
-    heading, score, player, roll_button, roll_image, downloads
+    heading, score, player, roll_button, roll_image, download_button, downloads
         The parts of the view (ipywidgets): the title, the engraved SVG, the audio player, the piano-roll
-        toggle and its image, the download links.
+        toggle and its image, the button that makes the downloads and their links.
 
     Raises
     ------
@@ -97,15 +98,21 @@ class ScoreView(widgets.VBox):
         self.score = widgets.HTML(layout=widgets.Layout(width="100%", overflow="auto"))
         self.player = widgets.Audio(format="wav", autoplay=False, loop=False)
         self.roll_button = widgets.ToggleButton(value=False, description="Piano roll", icon="bars")
+        self.download_button = widgets.Button(
+            description="Downloads", icon="download", tooltip="MIDI and MusicXML files of this music"
+        )
+        self.download_button.on_click(self.make_downloads)
         self.downloads = widgets.HTML()
         self.roll_image = widgets.Image(format="png", layout=widgets.Layout(display="none", max_width="100%"))
         self.roll_button.observe(self._toggle_roll, names="value")
         controls = widgets.HBox(
-            [self.player, self.roll_button, self.downloads], layout=widgets.Layout(align_items="center")
+            [self.player, self.roll_button, self.download_button, self.downloads],
+            layout=widgets.Layout(align_items="center"),
         )
         super().__init__([self.heading, controls, self.score, self.roll_image])
         self.tempo = tempo
         self.piece: encoding.Piece | None = None
+        self.title = ""
         if music is not None:
             self.update(music, title=title, time_signature=time_signature)
 
@@ -120,14 +127,25 @@ class ScoreView(widgets.VBox):
         svg = render.score_svg(piece)
         wav = audio.wav_bytes(piece, tempo=self.tempo)
         # score and sound computed: now swap them in, so a failure above leaves the old view intact
-        self.piece = piece
+        self.piece, self.title = piece, title
         self.heading.value = f"<b>{html.escape(title)}</b>" if title else ""
         self.score.value = f'<div style="{_SCORE_STYLE}">{svg}</div>'
         self.player.value = wav
         self.roll_image.value = _pianoroll_png(piece) if self.roll_button.value else b""
-        # The files for download take music21 longer to write than score and sound together, so they come
-        # last: the score and the player are already on screen while they are made.
-        self.downloads.value = _downloads_html(piece, title, self.tempo)
+        self.downloads.value = ""  # the old music's files: made again when asked
+        self.download_button.layout.display = None
+
+    def make_downloads(self, _button=None) -> None:
+        """Write MIDI and MusicXML files of the music shown and put their links in place of the button.
+
+        Taught in chapter 00, section 4 (seeing and hearing a chorale). music21 takes a few hundred
+        milliseconds for a chorale, more than engraving and synthesis together, so a view makes them only
+        when asked, and a slider that changes the music is not kept waiting for files nobody wanted.
+        """
+        if self.piece is None:
+            return
+        self.downloads.value = _downloads_html(self.piece, self.title, self.tempo)
+        self.download_button.layout.display = "none"
 
     def _toggle_roll(self, change: dict) -> None:
         if change["new"] and self.piece is not None:

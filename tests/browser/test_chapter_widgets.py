@@ -87,6 +87,41 @@ def score_and_audio(view) -> tuple[str, str]:
     return svg, audio
 
 
+def slider_latencies(page, handle, audio, *, moves: int, key: str, name: str, artifacts) -> list[float]:
+    """Milliseconds from each key press on a slider ``handle`` to the next new ``src`` of the ``audio`` element,
+    measured by the page's own clock (a capture-phase keydown listener and a MutationObserver), one move at a
+    time with a pause between. Written to ``test-artifacts/latency-NAME.json``; benchmarks/README.md records
+    them (a timing is no assertion)."""
+    page.evaluate(  # first, every earlier move shown: no new src for a second
+        """audio => new Promise(resolve => {
+            const done = () => { observer.disconnect(); resolve(); };
+            let timer = setTimeout(done, 1000);
+            const observer = new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(done, 1000); });
+            observer.observe(audio, {attributes: true, attributeFilter: ['src']});
+        })""",
+        audio.element_handle(),
+    )
+    page.evaluate(
+        """audio => {
+            window.musegenMoves = []; window.musegenShown = [];
+            document.addEventListener('keydown', () => window.musegenMoves.push(performance.now()), true);
+            new MutationObserver(() => window.musegenShown.push(performance.now()))
+                .observe(audio, {attributes: true, attributeFilter: ['src']});
+        }""",
+        audio.element_handle(),
+    )
+    handle.focus()
+    for move in range(1, moves + 1):
+        page.keyboard.press(key)
+        page.wait_for_function("n => window.musegenShown.length >= n", arg=move, timeout=30_000)
+        page.wait_for_timeout(150)  # a learner's pause between two moves
+    pressed, shown = page.evaluate("[window.musegenMoves, window.musegenShown]")
+    assert len(pressed) == len(shown) == moves  # one new sound per move, none lost, none extra
+    latencies = [after - before for before, after in zip(pressed, shown)]
+    (artifacts / f"latency-{name}.json").write_text(json.dumps({"milliseconds": latencies}))
+    return latencies
+
+
 def test_chapter_00_score_view(page, lab_url, artifacts, tmp_path):
     open_and_run_all(page, lab_url, "00_music_as_data.ipynb", artifacts)
     views = page.locator(".widget-vbox:has(audio)")
@@ -106,7 +141,8 @@ def test_chapter_00_score_view(page, lab_url, artifacts, tmp_path):
     page.wait_for_function("img => img.naturalWidth > 0", arg=roll.element_handle(), timeout=30_000)
     first.screenshot(path=str(artifacts / "00_score_view_pianoroll.png"))
 
-    # downloads give files that read back as the same music
+    # downloads, made when asked, give files that read back as the same music
+    first.locator("button:has-text('Downloads')").click()
     pieces = []
     for label, suffix in [("MIDI", ".mid"), ("MusicXML", ".musicxml")]:
         with page.expect_download() as download:
@@ -157,7 +193,7 @@ def test_chapter_01_sampler_widget(page, lab_url, artifacts):
         after = score_and_audio(view)
         assert after[0] != before[0] and after[1] != before[1]
 
-    # drag a slider with the keyboard, as a learner can: the melody is resampled once it rests
+    # move a slider with the keyboard, as a learner can: the melody is resampled
     seed_handle = sampler.locator(".widget-slider:has-text('seed') .noUi-handle").first
     changes(
         lambda: (seed_handle.focus(), page.keyboard.press("ArrowRight"), page.keyboard.press("ArrowRight"))
@@ -167,6 +203,16 @@ def test_chapter_01_sampler_widget(page, lab_url, artifacts):
     changes(lambda: (temperature_handle.focus(), *(page.keyboard.press("ArrowLeft") for _ in range(12))))
     changes(lambda: sampler.locator("button:has-text('Resample')").click())
     assert sampler.locator("svg polyline").count() == 1  # the probability strip
+    # slider -> new sound, twenty single moves of the seed (each one a new melody)
+    slider_latencies(
+        page,
+        seed_handle,
+        view.locator("audio").first,
+        moves=20,
+        key="ArrowRight",
+        name="01-sampler",
+        artifacts=artifacts,
+    )
     sampler.screenshot(path=str(artifacts / "01_sampler_after_changes.png"))
     assert page.console_errors == []
 
