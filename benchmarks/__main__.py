@@ -34,12 +34,19 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def time_ci() -> None:
-    """The README's test command, as CI runs it: a fresh clone, a new environment, every test."""
+    """The README's test command, as CI runs it: a fresh clone, a new environment, every test. Its output
+    goes to ``musegen-ci.log`` in the temporary folder, which a failure names."""
+    log = Path(tempfile.gettempdir()) / "musegen-ci.log"
     with tempfile.TemporaryDirectory() as folder:
         clone = Path(folder) / "musegen"
         subprocess.run(["git", "clone", "-q", str(bench_spine.ROOT), str(clone)], check=True)
         start = time.perf_counter()
-        subprocess.run(["bash", ".ci/run"], cwd=clone, check=True, stdout=subprocess.DEVNULL)
+        with open(log, "wb") as output:
+            returncode = subprocess.run(
+                ["bash", ".ci/run"], cwd=clone, stdout=output, stderr=subprocess.STDOUT
+            ).returncode
+        if returncode:
+            sys.exit(f".ci/run failed in a fresh clone (exit {returncode}); its output: {log}")
         bench_spine.report(
             "CI: .ci/run in a fresh clone, set-up included",
             (time.perf_counter() - start) / 60,
@@ -93,8 +100,13 @@ def main() -> None:
     bench_gan.main()
     bench_metrics.main()
     bench_notebooks.main()
+    write_table()  # before the slow CI run, so that a failure there loses none of the figures
     if arguments.ci:
         time_ci()
+        write_table()
+
+
+def write_table() -> None:
     text = README.read_text()
     before, rest = text.split(START)
     _, after = rest.split(END)

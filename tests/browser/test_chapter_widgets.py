@@ -87,20 +87,30 @@ def score_and_audio(view) -> tuple[str, str]:
     return svg, audio
 
 
+def settle(page, element) -> None:
+    """Wait until ``element``'s ``src`` (an audio player's, an image's) has not changed for a second: every move
+    made so far is shown.
+
+    With "latest wins", moves made while the kernel is busy end in one more refresh, of the last value, after
+    the first one; a check that snapshots the view in between would see a new score beside the old sound.
+    """
+    page.evaluate(
+        """element => new Promise(resolve => {
+            const done = () => { observer.disconnect(); resolve(); };
+            let timer = setTimeout(done, 1000);
+            const observer = new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(done, 1000); });
+            observer.observe(element, {attributes: true, attributeFilter: ['src']});
+        })""",
+        element.element_handle(),
+    )
+
+
 def slider_latencies(page, handle, audio, *, moves: int, key: str, name: str, artifacts) -> list[float]:
     """Milliseconds from each key press on a slider ``handle`` to the next new ``src`` of the ``audio`` element,
     measured by the page's own clock (a capture-phase keydown listener and a MutationObserver), one move at a
     time with a pause between. Written to ``test-artifacts/latency-NAME.json``; benchmarks/README.md records
     them (a timing is no assertion)."""
-    page.evaluate(  # first, every earlier move shown: no new src for a second
-        """audio => new Promise(resolve => {
-            const done = () => { observer.disconnect(); resolve(); };
-            let timer = setTimeout(done, 1000);
-            const observer = new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(done, 1000); });
-            observer.observe(audio, {attributes: true, attributeFilter: ['src']});
-        })""",
-        audio.element_handle(),
-    )
+    settle(page, audio)
     page.evaluate(
         """audio => {
             window.musegenMoves = []; window.musegenShown = [];
@@ -183,6 +193,7 @@ def test_chapter_01_sampler_widget(page, lab_url, artifacts):
     assert view.locator("audio").first.evaluate(AUDIO_DURATION) > 5
 
     def changes(action) -> None:
+        settle(page, view.locator("audio").first)
         before = score_and_audio(view)
         action()
         page.wait_for_function(
@@ -228,6 +239,7 @@ def test_chapter_02_latent_explorer(page, lab_url, artifacts):
     assert explorer.locator("svg circle").count() > 100  # the map of the test codes
 
     def changes(action) -> None:
+        settle(page, view.locator("audio").first)
         before = score_and_audio(view)
         action()
         page.wait_for_function(
@@ -254,6 +266,7 @@ def test_chapter_03_gan_explorer(page, lab_url, artifacts):
     assert view.locator(".widget-html svg g.measure").count() >= 2
 
     def changes(action) -> None:
+        settle(page, view.locator("audio").first)
         before = score_and_audio(view)
         action()
         page.wait_for_function(
@@ -311,20 +324,27 @@ def test_chapter_05_attention_explorer(page, lab_url, artifacts):
     explorer.screenshot(path=str(artifacts / "05_attention_explorer.png"))
 
     def redraws(action) -> None:
+        settle(page, picture)
         before = picture.get_attribute("src")
         action()
-        page.wait_for_function(
-            "([img, old]) => img.src !== old && img.naturalWidth > 0",
-            arg=[picture.element_handle(), before],
-            timeout=60_000,
-        )
+        try:
+            page.wait_for_function(
+                "([img, old]) => img.src !== old && img.naturalWidth > 0",
+                arg=[picture.element_handle(), before],
+                timeout=60_000,
+            )
+        except Exception:
+            explorer.screenshot(path=str(artifacts / "05_attention_explorer-failed.png"))
+            raise
 
     step_handle = explorer.locator(".widget-slider:has-text('step') .noUi-handle").first
     redraws(lambda: (step_handle.focus(), *(page.keyboard.press("ArrowLeft") for _ in range(5))))
     head_menu = explorer.locator(".widget-dropdown:has-text('head') select").first
     redraws(lambda: head_menu.select_option(label="mean of heads"))
     block_menu = explorer.locator(".widget-dropdown:has-text('block') select").first
-    redraws(lambda: block_menu.select_option(index=0))
+    current = block_menu.evaluate("select => select.selectedIndex")
+    assert block_menu.locator("option").count() >= 2
+    redraws(lambda: block_menu.select_option(index=1 if current == 0 else 0))  # another block than shown
     explorer.screenshot(path=str(artifacts / "05_attention_explorer_after_changes.png"))
     assert page.console_errors == []
 
@@ -341,6 +361,7 @@ def test_chapter_06_harmonise_widget(page, lab_url, artifacts):
     widget.screenshot(path=str(artifacts / "06_harmonise_widget.png"))
 
     def changes(action) -> None:
+        settle(page, view.locator("audio").first)
         before = score_and_audio(view)
         action()
         page.wait_for_function(
