@@ -145,7 +145,11 @@ def bench_score_view() -> None:
     view = ScoreView(pieces[0])
     update_ms = statistics.median(median_seconds(lambda p=p: view.update(p), 1) for p in pieces) * 1000
     report("ScoreView.update(chorale): score + audio (median)", update_ms, "ms", "target <= 100 ms")
-    downloads_ms = statistics.median(median_seconds(view.make_downloads, 1) for _ in pieces[:10]) * 1000
+    downloads = []
+    for piece in pieces[:10]:
+        view.update(piece)
+        downloads.append(median_seconds(view.make_downloads, 1))
+    downloads_ms = statistics.median(downloads) * 1000
     report("ScoreView.make_downloads(chorale), when asked (median)", downloads_ms, "ms")
     midi_ms = (
         statistics.median(median_seconds(lambda p=p: music21_io.midi_bytes(p), 1) for p in pieces[:10]) * 1000

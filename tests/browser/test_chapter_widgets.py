@@ -105,6 +105,20 @@ def settle(page, element) -> None:
     )
 
 
+def new_sound(page, view, action) -> tuple[tuple[str, str], tuple[str, str]]:
+    """Score and audio of ``view`` before and after ``action``, once the view has settled and its player has a
+    new ``src``."""
+    settle(page, view.locator("audio").first)
+    before = score_and_audio(view)
+    action()
+    page.wait_for_function(
+        "([view, old]) => view.querySelector('audio').src !== old",
+        arg=[view.element_handle(), before[1]],
+        timeout=60_000,
+    )
+    return before, score_and_audio(view)
+
+
 def slider_latencies(page, handle, audio, *, moves: int, key: str, name: str, artifacts) -> list[float]:
     """Milliseconds from each key press on a slider ``handle`` to the next new ``src`` of the ``audio`` element,
     measured by the page's own clock (a capture-phase keydown listener and a MutationObserver), one move at a
@@ -193,15 +207,7 @@ def test_chapter_01_sampler_widget(page, lab_url, artifacts):
     assert view.locator("audio").first.evaluate(AUDIO_DURATION) > 5
 
     def changes(action) -> None:
-        settle(page, view.locator("audio").first)
-        before = score_and_audio(view)
-        action()
-        page.wait_for_function(
-            "([view, old]) => view.querySelector('audio').src !== old",
-            arg=[view.element_handle(), before[1]],
-            timeout=60_000,
-        )
-        after = score_and_audio(view)
+        before, after = new_sound(page, view, action)
         assert after[0] != before[0] and after[1] != before[1]
 
     # move a slider with the keyboard, as a learner can: the melody is resampled
@@ -239,15 +245,8 @@ def test_chapter_02_latent_explorer(page, lab_url, artifacts):
     assert explorer.locator("svg circle").count() > 100  # the map of the test codes
 
     def changes(action) -> None:
-        settle(page, view.locator("audio").first)
-        before = score_and_audio(view)
-        action()
-        page.wait_for_function(
-            "([view, old]) => view.querySelector('audio').src !== old",
-            arg=[view.element_handle(), before[1]],
-            timeout=60_000,
-        )
-        assert score_and_audio(view)[1] != before[1]
+        before, after = new_sound(page, view, action)
+        assert after[1] != before[1]
 
     # walk from A to B with the keyboard: the endpoint B is a different melody
     alpha_handle = explorer.locator(".widget-slider:has-text('alpha') .noUi-handle").first
@@ -265,19 +264,11 @@ def test_chapter_03_gan_explorer(page, lab_url, artifacts):
     explorer.screenshot(path=str(artifacts / "03_gan_explorer.png"))
     assert view.locator(".widget-html svg g.measure").count() >= 2
 
-    def changes(action) -> None:
-        settle(page, view.locator("audio").first)
-        before = score_and_audio(view)
-        action()
-        page.wait_for_function(
-            "([view, old]) => view.querySelector('audio').src !== old",
-            arg=[view.element_handle(), before[1]],
-            timeout=60_000,
-        )
-
-    changes(lambda: explorer.locator("button:has-text('New sample')").click())
+    new_sound(page, view, lambda: explorer.locator("button:has-text('New sample')").click())
     bass_handle = explorer.locator(".widget-slider:has-text('move bass') .noUi-handle").first
-    changes(lambda: (bass_handle.focus(), *(page.keyboard.press("ArrowRight") for _ in range(20))))
+    new_sound(
+        page, view, lambda: (bass_handle.focus(), *(page.keyboard.press("ArrowRight") for _ in range(20)))
+    )
     explorer.screenshot(path=str(artifacts / "03_gan_explorer_after_changes.png"))
     assert page.console_errors == []
 
@@ -327,15 +318,11 @@ def test_chapter_05_attention_explorer(page, lab_url, artifacts):
         settle(page, picture)
         before = picture.get_attribute("src")
         action()
-        try:
-            page.wait_for_function(
-                "([img, old]) => img.src !== old && img.naturalWidth > 0",
-                arg=[picture.element_handle(), before],
-                timeout=60_000,
-            )
-        except Exception:
-            explorer.screenshot(path=str(artifacts / "05_attention_explorer-failed.png"))
-            raise
+        page.wait_for_function(
+            "([img, old]) => img.src !== old && img.naturalWidth > 0",
+            arg=[picture.element_handle(), before],
+            timeout=60_000,
+        )
 
     step_handle = explorer.locator(".widget-slider:has-text('step') .noUi-handle").first
     redraws(lambda: (step_handle.focus(), *(page.keyboard.press("ArrowLeft") for _ in range(5))))
@@ -361,15 +348,8 @@ def test_chapter_06_harmonise_widget(page, lab_url, artifacts):
     widget.screenshot(path=str(artifacts / "06_harmonise_widget.png"))
 
     def changes(action) -> None:
-        settle(page, view.locator("audio").first)
-        before = score_and_audio(view)
-        action()
-        page.wait_for_function(
-            "([view, old]) => view.querySelector('audio').src !== old",
-            arg=[view.element_handle(), before[1]],
-            timeout=60_000,
-        )
-        assert score_and_audio(view)[0] != before[0]
+        before, after = new_sound(page, view, action)
+        assert after[0] != before[0]
 
     changes(lambda: widget.locator("button:has-text('Resample')").click())
     # a typed melody, then a malformed one: a message, and the music stays
