@@ -221,3 +221,58 @@ def test_infill_nll_can_score_some_cells_given_the_others(chorale):
     assert metrics.infill_nll(model, [chorale], hidden=[~under_soprano]) == pytest.approx(0.0)
     with pytest.raises(MusegenError, match="one boolean array per chorale"):
         metrics.infill_nll(model, [chorale], hidden=[under_soprano[:5]])
+
+
+class ParallelWriter:
+    """A model sure that alto, tenor and bass double the soprano a fifth, an octave and two octaves below
+    (all else at 20 nats less): every draft is parallels throughout."""
+
+    def forward(self):
+        def log_p(tokens, mask):
+            tokens = np.asarray(tokens)
+            out = np.full((*tokens.shape, encoding.SATB_VOCAB_SIZE), -20.0)
+            for voice, below in ((1, 7), (2, 12), (3, 24)):
+                np.put_along_axis(out[..., voice, :], tokens[..., 0, None] - below, 0.0, axis=-1)
+            return log_softmax(out)
+
+        return log_p
+
+
+def rising_soprano(steps=32):
+    cells = np.zeros((steps, 4), dtype=np.int64)
+    cells[:, 0] = 40 + (np.arange(steps) // 4) % 5  # a new note every quarter, up and up again
+    return cells
+
+
+def test_the_sampler_undoes_every_parallel_it_wrote():
+    cells, hidden = rising_soprano(), np.zeros((32, 4), bool)
+    hidden[:, 1:] = True
+    model = ParallelWriter()
+    draft = infilling.resample(model, cells, hidden, steps=4, seed=0, avoid_parallels=False)
+    assert len(metrics.parallels(draft)) > 20
+    written = infilling.resample(model, cells, hidden, steps=4, seed=0)
+    assert len(metrics.parallels(written)) == 0
+    np.testing.assert_array_equal(written[:, 0], cells[:, 0])
+    repaired = infilling.remove_parallels(model, draft, hidden, seed=0)
+    assert len(metrics.parallels(repaired)) == 0
+    np.testing.assert_array_equal(repaired[~hidden], draft[~hidden])
+
+
+def test_parallels_between_given_notes_stay():
+    cells = rising_soprano()
+    cells[:, 1] = cells[:, 0] - 12  # the alto is given, in octaves with the soprano
+    hidden = np.zeros(cells.shape, bool)
+    hidden[:, 2:] = True
+    written = infilling.resample(ParallelWriter(), cells, hidden, steps=4, seed=0)
+    found = metrics.parallels(written)
+    assert len(found) > 0 and set(map(tuple, found[:, 2:4].tolist())) == {(0, 1)}
+
+
+def test_remove_parallels_keeps_a_draft_without_parallels(chorale, model):
+    hidden = np.zeros((64, 4), bool)
+    hidden[:, 1:] = True
+    bach = chorale[:64]
+    assert len(metrics.parallels(bach)) == 0
+    np.testing.assert_array_equal(infilling.remove_parallels(model, bach, hidden, seed=0), bach)
+    with pytest.raises(MusegenError, match=r"\(steps, 4\)"):
+        infilling.remove_parallels(model, bach[:, :3], hidden[:, :3])

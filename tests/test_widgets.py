@@ -2,7 +2,7 @@ import base64
 import re
 from fractions import Fraction
 
-from musegen_widgets import data, encoding, music21_io
+from musegen_widgets import data, encoding, metrics, music21_io
 from musegen_widgets.errors import MusegenError
 from musegen_widgets.widgets import ScoreView
 
@@ -242,6 +242,22 @@ def test_harmonise_widget_writes_alto_tenor_and_bass_under_the_melody(infill_mod
     keep = np.ones(real.shape, bool)
     keep[16:32, 3] = False
     assert np.array_equal(cells[keep], real[keep])
+
+
+def test_harmonise_widget_can_let_the_model_alone_write_parallels(infill_model):
+    from musegen_widgets.widgets import HarmoniseWidget
+
+    widget = HarmoniseWidget(infill_model, max_bars=4)
+    assert widget.avoid_parallels.value and len(metrics.parallels(_cells(widget))) == 0
+    widget.temperature.value = 1.5  # an untrained model's wild drafts, with parallels to undo
+    found = []
+    for seed in range(1, 6):
+        widget.seed.value = seed
+        with_rule = len(metrics.parallels(_cells(widget)))
+        widget.avoid_parallels.value = False
+        found.append((with_rule, len(metrics.parallels(_cells(widget)))))
+        widget.avoid_parallels.value = True
+    assert all(with_rule == 0 for with_rule, _ in found) and sum(alone for _, alone in found) > 0
 
 
 def test_harmonise_widget_keep_starts_the_next_change_from_what_is_shown(infill_model):

@@ -57,7 +57,7 @@ from .multitrack import (
     used_pitch_classes,
     voice_range_share,
 )
-from .voice_leading import RATES, VOICE_RANGES, voice_leading, voice_leading_counts
+from .voice_leading import RATES, VOICE_RANGES, parallels, voice_leading, voice_leading_counts
 from .yang_lerch import (
     FEATURES,
     NOTE_LENGTHS,
@@ -77,6 +77,7 @@ __all__ = [
     "infill_nll",
     "voice_leading",
     "voice_leading_counts",
+    "parallels",
     "VOICE_RANGES",
     "RATES",
     "FEATURES",

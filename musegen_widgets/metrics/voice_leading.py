@@ -28,7 +28,7 @@ import numpy as np
 from ..encoding import PIANOROLL_LOW, SATB_SILENCE
 from ..errors import MusegenError
 
-__all__ = ["VOICE_RANGES", "RATES", "voice_leading_counts", "voice_leading"]
+__all__ = ["VOICE_RANGES", "RATES", "parallels", "voice_leading_counts", "voice_leading"]
 
 VOICE_RANGES = ((60, 79), (55, 74), (48, 67), (40, 60))
 """Textbook ranges (MIDI) of soprano C4-G5, alto G3-D5, tenor C3-G4 and bass E2-C4 (as in Aldwell and
@@ -44,27 +44,25 @@ RATES = {
 """Name of a rate -> (the count, per 100 of which unit), as :func:`voice_leading` reports them."""
 
 
-def _chords(cells: np.ndarray) -> np.ndarray:
-    """MIDI pitches ``(chords, 4)`` (-1 for silence) at every step where some voice changes."""
+def _chords(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The steps where some voice changes, and the MIDI pitches ``(chords, 4)`` there (-1 for silence)."""
     pitches = np.where(cells == SATB_SILENCE, -1, cells - 1 + PIANOROLL_LOW)
     changes = np.ones(len(pitches), dtype=bool)
     changes[1:] = (pitches[1:] != pitches[:-1]).any(axis=1)
-    return pitches[changes]
+    return np.flatnonzero(changes), pitches[changes]
 
 
-def voice_leading_counts(cells) -> dict[str, int]:
-    """The counts behind the voice-leading rates of one passage: a dict of whole numbers.
-
-    Taught in chapter 06, section 6 (judging harmonisations). Keys: ``parallel fifths``, ``parallel
-    octaves``, ``motions`` (of two voices), ``crossings`` and ``wide spacings`` (chords with any),
-    ``chords``, ``out of range`` and ``notes``.
-    """
+def _check_cells(cells) -> np.ndarray:
     cells = np.asarray(cells)
     if cells.ndim != 2 or cells.shape[1] != 4:
         raise MusegenError(f"voice leading needs S-A-T-B cells of shape (steps, 4), got {cells.shape}")
-    chords = _chords(cells)
+    return cells
+
+
+def _motions(chords: np.ndarray):
+    """For each pair of voices ``(upper, lower)``: which chord-to-chord motions move it, and which of those
+    are parallel fifths and parallel octaves (boolean arrays over the ``len(chords) - 1`` motions)."""
     before, after = chords[:-1], chords[1:]
-    counts = {"parallel fifths": 0, "parallel octaves": 0, "motions": 0}
     for upper in range(4):
         for lower in range(upper + 1, 4):
             sounding = (before[:, [upper, lower]] >= 0).all(axis=1) & (after[:, [upper, lower]] >= 0).all(
@@ -75,11 +73,43 @@ def voice_leading_counts(cells) -> dict[str, int]:
             similar = moving & (np.sign(step_upper) == np.sign(step_lower)) & (step_upper != 0)
             interval_before = (before[:, upper] - before[:, lower]) % 12
             interval_after = (after[:, upper] - after[:, lower]) % 12
-            for name, interval in (("parallel fifths", 7), ("parallel octaves", 0)):
-                counts[name] += int(
-                    (similar & (interval_before == interval) & (interval_after == interval)).sum()
-                )
-            counts["motions"] += int(moving.sum())
+            fifths, octaves = (similar & (interval_before == i) & (interval_after == i) for i in (7, 0))
+            yield upper, lower, moving, fifths, octaves
+
+
+def parallels(cells) -> np.ndarray:
+    """Where the parallel fifths and octaves of a passage are: one row ``(step_before, step_after, upper,
+    lower, interval)`` each, ``interval`` 7 for a fifth and 0 for an octave, voices numbered from the soprano.
+
+    Taught in chapter 06, section 6 (judging harmonisations), and used by :func:`~musegen_widgets.infilling.
+    resample` to redraw notes that make them.
+
+    >>> parallels(np.array([[41, 37, 30, 25], [43, 39, 32, 27]])).tolist()  # E4 C4 F3 C3 up a tone: A-T, A-B
+    [[0, 1, 1, 2, 7], [0, 1, 1, 3, 0]]
+    """
+    steps, chords = _chords(_check_cells(cells))
+    rows = []
+    for upper, lower, _, fifths, octaves in _motions(chords):
+        for interval, found in ((7, fifths), (0, octaves)):
+            for motion in np.flatnonzero(found):
+                rows.append((steps[motion], steps[motion + 1], upper, lower, interval))
+    return np.array(sorted(rows), dtype=np.int64).reshape(-1, 5)
+
+
+def voice_leading_counts(cells) -> dict[str, int]:
+    """The counts behind the voice-leading rates of one passage: a dict of whole numbers.
+
+    Taught in chapter 06, section 6 (judging harmonisations). Keys: ``parallel fifths``, ``parallel
+    octaves``, ``motions`` (of two voices), ``crossings`` and ``wide spacings`` (chords with any),
+    ``chords``, ``out of range`` and ``notes``.
+    """
+    cells = _check_cells(cells)
+    _, chords = _chords(cells)
+    counts = {"parallel fifths": 0, "parallel octaves": 0, "motions": 0}
+    for _, _, moving, fifths, octaves in _motions(chords):
+        counts["parallel fifths"] += int(fifths.sum())
+        counts["parallel octaves"] += int(octaves.sum())
+        counts["motions"] += int(moving.sum())
     sounding = chords >= 0
     crossed = np.zeros(len(chords), dtype=bool)
     for upper in range(3):

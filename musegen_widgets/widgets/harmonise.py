@@ -33,7 +33,8 @@ class HarmoniseWidget(Explorer):
     the melody. Each change writes them again from the kept music
     (:func:`~musegen_widgets.infilling.infill`), with the temperature, the seed and the rounds of Gibbs
     sampling; "Keep" makes what is shown the music the next change starts from, so a learner can rewrite
-    bars 3-4 of the bass under a harmony the model wrote. A malformed text, a melody out of the soprano's
+    bars 3-4 of the bass under a harmony the model wrote. The check box switches off the rule the sampler
+    adds to the model (:func:`~musegen_widgets.infilling.remove_parallels`), to hear the model alone. A malformed text, a melody out of the soprano's
     range or a bad file shows a message and the last music stays.
 
     Parameters
@@ -89,6 +90,12 @@ class HarmoniseWidget(Explorer):
         )
         self.seed = widgets.IntSlider(0, min=0, max=999, description="seed", style=style)
         self.rounds = widgets.IntSlider(64, min=4, max=256, description="Gibbs rounds", style=style)
+        self.avoid_parallels = widgets.Checkbox(
+            True,
+            description="then undo parallel 5ths and 8ves",
+            tooltip="redraw written notes that make parallel fifths or octaves (chapter 06, section 7)",
+            indent=False,
+        )
         self.keep_button = widgets.Button(
             description="Keep", icon="check", tooltip="start the next change from this"
         )
@@ -100,7 +107,14 @@ class HarmoniseWidget(Explorer):
         self.kept = self._melody_cells()
         self.cells: np.ndarray | None = None
         self.refresh()
-        for control in (self.bars, self.temperature, self.seed, self.rounds, *self.voices):
+        for control in (
+            self.bars,
+            self.temperature,
+            self.seed,
+            self.rounds,
+            self.avoid_parallels,
+            *self.voices,
+        ):
             control.observe(self._changed, names="value")
         self.melody.observe(self._new_melody, names="value")
         self.text.observe(self._typed, names="value")
@@ -114,7 +128,7 @@ class HarmoniseWidget(Explorer):
                 widgets.HBox(
                     [widgets.Label("write", layout=widgets.Layout(width="94px")), *self.voices, self.bars]
                 ),
-                widgets.HBox([self.temperature, self.seed]),
+                widgets.HBox([self.temperature, self.seed, self.avoid_parallels]),
                 widgets.HBox([self.rounds, self.keep_button, self.resample_button]),
             ]
         )
@@ -178,6 +192,7 @@ class HarmoniseWidget(Explorer):
             steps=self.rounds.value,
             temperature=self.temperature.value,
             seed=self.seed.value,
+            avoid_parallels=self.avoid_parallels.value,
         )
         self.view.update(encoding.decode_satb(cells.reshape(-1)), title=self._title())
         self.cells = cells
