@@ -54,17 +54,18 @@ def widget_update(model) -> None:
 
 
 def quality() -> None:
-    """Voice leading of the harmonised test sopranos against the real test chorales (4/4)."""
+    """Voice leading of the harmonised held-out sopranos against the real held-out chorales (4/4)."""
     from musegen_widgets import data, encoding, files, generators, metrics
 
-    real = [encoding.encode_satb(p).reshape(-1, 4) for p in data.load_pieces("test", meter="4/4")]
-    harmonised = [encoding.encode_satb(p).reshape(-1, 4) for p in generators.harmonised_test_chorales()]
+    held_out = [piece for split in ("valid", "test") for piece in data.load_pieces(split, meter="4/4")]
+    real = [encoding.encode_satb(p).reshape(-1, 4) for p in held_out]
+    harmonised = [encoding.encode_satb(p).reshape(-1, 4) for p in generators.harmonised_held_out_chorales()]
     bach, ours = metrics.voice_leading(real), metrics.voice_leading(harmonised)
     for name in ("parallel fifths", "parallel octaves", "voice crossings"):
         unit = metrics.RATES[name][1]
-        report(f"Bach's test chorales: {name}", bach[name], f"/100 {unit}")
+        report(f"Bach's held-out chorales: {name}", bach[name], f"/100 {unit}")
         report(
-            f"test sopranos harmonised: {name}",
+            f"held-out sopranos harmonised: {name}",
             ours[name],
             f"/100 {unit}",
             f"target <= {2 * bach[name]:.2f}",

@@ -31,7 +31,7 @@ __all__ = [
     "ROLL_BARS",
     "ROLL_GENERATORS",
     "roll_excerpts",
-    "harmonised_test_chorales",
+    "harmonised_held_out_chorales",
     "harmonised_passages",
     "satb_transformer_passages",
 ]
@@ -222,10 +222,11 @@ def satb_transformer_passages(n: int, seed: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def harmonised_test_chorales() -> tuple:
-    """The test split's 4/4 chorales with alto, tenor and bass rewritten under their own soprano by chapter
-    06's infilling model (:func:`~musegen_widgets.infilling.harmonise`, default settings, seed 0), computed
-    once per session.
+def harmonised_held_out_chorales() -> tuple:
+    """The held-out (validation and test) 4/4 chorales with alto, tenor and bass rewritten under their own
+    soprano by chapter 06's infilling model (:func:`~musegen_widgets.infilling.harmonise`, default settings,
+    seed 0), computed once per session: the same chorales as the held-out passages of
+    :data:`ROLL_GENERATORS`.
 
     Taught in chapter 06, section 6 (judging harmonisations).
     """
@@ -233,18 +234,19 @@ def harmonised_test_chorales() -> tuple:
     from .infilling import harmonise
 
     model = models.load_pretrained("chorale_infill")
-    return tuple(harmonise(piece, model=model, seed=0) for piece in data.load_pieces("test", meter="4/4"))
+    held_out = [piece for split in ("valid", "test") for piece in data.load_pieces(split, meter="4/4")]
+    return tuple(harmonise(piece, model=model, seed=0) for piece in held_out)
 
 
 def harmonised_passages(n: int, seed: int) -> np.ndarray:
-    """Two-bar piano rolls ``(n, 4, 32, 72)`` of :func:`harmonised_test_chorales`, cut like the held-out real
-    ones (there are fewer than 200: all of them for a larger ``n``).
+    """Two-bar piano rolls ``(n, 4, 32, 72)`` of :func:`harmonised_held_out_chorales`, cut like the held-out
+    real ones (all of them for an ``n`` larger than there are).
 
     Taught in chapter 06, section 6 (judging harmonisations).
     """
     from . import data, encoding
 
-    rolls = [encoding.encode_pianoroll(piece) for piece in harmonised_test_chorales()]
+    rolls = [encoding.encode_pianoroll(piece) for piece in harmonised_held_out_chorales()]
     pool = data.excerpts(rolls, steps=16 * ROLL_BARS)
     return pool[np.sort(np.random.default_rng(seed).permutation(len(pool))[:n])]
 
@@ -253,8 +255,8 @@ ROLL_GENERATORS: dict[str, Callable[[int, int], np.ndarray]] = {
     "Bach, held out (valid and test splits)": _real_rolls("valid", "test"),
     "Bach, training split": _real_rolls("train"),
     "GAN (chapter 03)": _gan,
-    "test sopranos harmonised (chapter 06)": harmonised_passages,
+    "held-out sopranos harmonised (chapter 06)": harmonised_passages,
 }
 """Display name -> ``generate(n, seed)``: four-voice piano rolls ``(n, 4, 32, 72)`` (chapter 04, sections 7
-and 8). The harmonisations keep Bach's soprano and write the other three voices; there are 177 of their
-passages, so a larger ``n`` gives all of them."""
+and 8). The harmonisations keep Bach's soprano and write the other three voices, under the sopranos of the
+held-out passages: as many passages as those, so a larger ``n`` gives all of them."""
