@@ -29,10 +29,20 @@ import numpy as np
 from .encoding import STEPS_PER_QUARTER, MusicLike, midi_to_hz, to_piece
 from .errors import MusegenError
 
-__all__ = ["SAMPLE_RATE", "HARMONICS", "SOUNDFONT_VARIABLE", "synthesize", "wav_bytes", "player"]
+__all__ = [
+    "SAMPLE_RATE",
+    "MAX_SECONDS",
+    "HARMONICS",
+    "SOUNDFONT_VARIABLE",
+    "synthesize",
+    "wav_bytes",
+    "player",
+]
 
 SAMPLE_RATE = 22050
 """Samples per second: enough for the chorales' range with their harmonics, and small inline."""
+MAX_SECONDS = 600
+"""Longest sound :func:`synthesize` makes (ten minutes: about 50 MB of samples; a chorale lasts one or two)."""
 HARMONICS = (1.0, 0.45, 0.25, 0.12, 0.06, 0.03)
 """Amplitude of harmonics 1, 2, 3, ...: a soft, organ-like tone."""
 _TABLE_SIZE = 4096
@@ -104,7 +114,8 @@ def synthesize(
     Raises
     ------
     MusegenError
-        For a tempo or sample rate out of range, and for a SoundFont that is missing, unreadable, has no
+        For a tempo or sample rate out of range, music that would sound longer than :data:`MAX_SECONDS`
+        (before any sound is made), and for a SoundFont that is missing, unreadable, has no
         instrument, or cannot be played because tinysoundfont is not installed; the message names the file.
 
     Examples
@@ -122,6 +133,12 @@ def synthesize(
         soundfont = os.environ.get(SOUNDFONT_VARIABLE) or None
     piece = to_piece(music, time_signature=time_signature)
     seconds_per_step = 60.0 / tempo / STEPS_PER_QUARTER
+    if piece.n_steps * seconds_per_step > MAX_SECONDS:
+        raise MusegenError(
+            f"{piece.title or 'the music'} would sound for {piece.n_steps * seconds_per_step / 60:,.1f} minutes at "
+            f"{tempo:g} quarter notes per minute, longer than the {MAX_SECONDS // 60} the course plays: play a "
+            f"part of it (a Piece's notes before step {int(MAX_SECONDS / seconds_per_step)}) or a faster tempo"
+        )
     release = _RELEASE if soundfont is None else _SOUNDFONT_RELEASE
     length = int(round(piece.n_steps * seconds_per_step * sample_rate)) + int(release * sample_rate) + 1
     if soundfont is not None:

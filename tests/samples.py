@@ -82,3 +82,93 @@ def sine_soundfont(sample_rate: int = 44100, frequency: float = 441.0) -> bytes:
     )
     body = b"sfbk" + info + sdta + pdta
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+# ------------------------------------------------------------------ files too big, too long or too odd to read
+
+
+def _vlq(number: int) -> bytes:
+    """A MIDI variable-length quantity (7 bits a byte, high bit set on all but the last)."""
+    out = [number & 0x7F]
+    number >>= 7
+    while number:
+        out.append((number & 0x7F) | 0x80)
+        number >>= 7
+    return bytes(reversed(out))
+
+
+def midi_file(tracks: list[bytes], ticks_per_quarter: int = 480) -> bytes:
+    """A type-1 standard MIDI file of the given track bodies (an end-of-track event is added to each)."""
+    import struct
+
+    chunks = b"".join(
+        b"MTrk" + struct.pack(">I", len(body) + 4) + body + b"\x00\xff\x2f\x00" for body in tracks
+    )
+    return b"MThd" + struct.pack(">IHHH", 6, 1, len(tracks), ticks_per_quarter) + chunks
+
+
+def midi_notes(pitches, *, quarter: int = 480, gap: int = 0) -> bytes:
+    """A track body of quarter notes, one after another, with ``gap`` ticks of silence before each."""
+    return b"".join(
+        _vlq(gap) + bytes([0x90, pitch, 64]) + _vlq(quarter) + bytes([0x80, pitch, 64]) for pitch in pitches
+    )
+
+
+def oversized_music(folder) -> dict[str, tuple[object, str]]:
+    """Files that would make music21 or the synthesizer run for minutes, or that are not files at all:
+    name -> (path, what the error says). Shared by the tests and ``benchmarks/bench_bad_files.py``."""
+    import os
+    import struct
+    from pathlib import Path
+
+    from musegen_widgets import music21_io
+
+    folder = Path(folder)
+    cases = {
+        # one note, then one 16 hours later (the largest delta time a MIDI file can hold, 2**28 - 1 ticks)
+        "delta_time_of_hours.mid": (
+            midi_file([midi_notes([60]) + midi_notes([62], gap=2**28 - 1)]),
+            "delta time",
+        ),
+        # a tempo of one quarter note per 16.8 s (the slowest MIDI can say) over two notes: the course plays
+        # at its own tempo, so this reads, and fast
+        "absurd_tempo.mid": (
+            midi_file([b"\x00\xff\x51\x03\xff\xff\xff" + midi_notes([60, 62])]),
+            None,
+        ),
+        "thousands_of_tracks.mid": (
+            midi_file([midi_notes([60])] * 5000),
+            f"5,000 tracks, more than the {music21_io.MAX_TRACKS}",
+        ),
+        "too_many_notes.mid": (
+            midi_file([midi_notes([48 + i % 24 for i in range(music21_io.MAX_FILE_NOTES + 1)], quarter=1)]),
+            f"more than the {music21_io.MAX_FILE_NOTES:,}",
+        ),
+        "smpte_time.mid": (
+            midi_file([midi_notes([60])])[:12]
+            + struct.pack(">h", -25 * 256 + 40)
+            + midi_file([midi_notes([60])])[14:],
+            "SMPTE",
+        ),
+        "huge.mid": (b"MThd" + bytes(music21_io.MAX_FILE_BYTES), "larger than the 4,000,000 bytes"),
+        "too_many_notes.musicxml": (
+            b"<?xml version='1.0'?><score-partwise>"
+            + b"<note></note>" * (music21_io.MAX_FILE_NOTES + 1)
+            + b"</score-partwise>",
+            f"more than the {music21_io.MAX_FILE_NOTES:,}",
+        ),
+    }
+    made = {}
+    for name, (content, message) in cases.items():
+        (folder / name).write_bytes(content)
+        made[name] = (folder / name, message)
+    (folder / "a_folder.mid").mkdir()
+    made["a_folder.mid"] = (folder / "a_folder.mid", "is a folder")
+    os.symlink(folder / "loop_b.mid", folder / "loop_a.mid")
+    os.symlink(folder / "loop_a.mid", folder / "loop_b.mid")
+    made["loop_a.mid"] = (folder / "loop_a.mid", "cannot be opened")
+    os.mkfifo(folder / "pipe.mid")
+    made["pipe.mid"] = (folder / "pipe.mid", "not a regular file")
+    (folder / "zero.mid").write_bytes(b"")
+    made["zero.mid"] = (folder / "zero.mid", "empty")
+    return made

@@ -1,4 +1,9 @@
-from musegen_widgets import encoding, music21_io
+import re
+import subprocess
+import sys
+import time
+
+from musegen_widgets import audio, encoding, music21_io
 from musegen_widgets.encoding import HOLD, MAX_PITCH, MIN_PITCH, REST, Piece
 from musegen_widgets.errors import MusegenError
 
@@ -6,7 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from samples import GOOD_TOKENS
+from samples import GOOD_TOKENS, midi_file, midi_notes, oversized_music
 
 
 @st.composite
@@ -201,6 +206,87 @@ def test_bad_files_name_the_file_and_the_problem(bad_files, name, message):
     with pytest.raises(MusegenError, match=message) as raised:
         music21_io.read(path)
     assert str(path) in str(raised.value)
+
+
+@pytest.fixture
+def oversized(tmp_path):
+    return oversized_music(tmp_path)
+
+
+@pytest.fixture
+def music21_must_not_parse(monkeypatch):
+    """Make music21's readers fail the test: the files below are refused before they would run."""
+    import music21
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("music21 was asked to read a file the course should have refused first")
+
+    monkeypatch.setattr(music21.midi.translate, "midiStringToStream", forbidden)
+    monkeypatch.setattr(music21.converter, "parseData", forbidden)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "delta_time_of_hours.mid",
+        "thousands_of_tracks.mid",
+        "too_many_notes.mid",
+        "smpte_time.mid",
+        "huge.mid",
+        "too_many_notes.musicxml",
+        "a_folder.mid",
+        "loop_a.mid",
+        "pipe.mid",
+        "zero.mid",
+    ],
+)
+def test_files_too_long_too_full_or_not_files_are_refused_before_music21_reads_them(
+    oversized, music21_must_not_parse, name
+):
+    path, message = oversized[name]
+    with pytest.raises(MusegenError, match=re.escape(message)) as raised:
+        music21_io.read(path)
+    assert str(path) in str(raised.value)
+
+
+def test_an_absurd_tempo_is_the_files_own_the_course_plays_at_its_own(oversized):
+    path, _ = oversized["absurd_tempo.mid"]
+    piece = music21_io.read(path)
+    assert piece.voices[0].tolist() == [[60, 0, 4], [62, 4, 8]]
+    assert len(audio.synthesize(piece)) < 3 * audio.SAMPLE_RATE  # two quarter notes at 90, and a release
+
+
+def test_sound_longer_than_the_limit_is_refused_before_it_is_made():
+    hours_apart = Piece(([[60, 0, 4], [62, 16000, 16004]],), title="two notes")
+    with pytest.raises(MusegenError, match="two notes would sound for 44.5 minutes .* longer than the 10"):
+        audio.synthesize(hours_apart)
+    steps = int(audio.MAX_SECONDS * 90 / 60 * encoding.STEPS_PER_QUARTER)  # exactly the limit, at 90
+    assert len(audio.synthesize(Piece(([[60, steps - 4, steps]],)), tempo=90)) >= audio.MAX_SECONDS * 22050
+
+
+def test_a_file_that_grows_while_it_is_read_is_read_as_it_was_or_refused(tmp_path):
+    path = tmp_path / "growing.mid"
+    path.write_bytes(midi_file([midi_notes([60, 62, 64])]))
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nwith open(sys.argv[1], 'ab') as f:\n    while True:\n        f.write(bytes(65536)); f.flush()",
+            str(path),
+        ]
+    )
+    try:
+        while path.stat().st_size < 1_000_000:  # well under way
+            time.sleep(0.01)
+        try:
+            piece = music21_io.read(path)
+        except MusegenError as error:
+            assert str(path) in str(error) and "larger than" in str(error)
+        else:
+            assert piece.voices[0][:, 0].tolist() == [60, 62, 64]  # the trailing zeros are no track
+    finally:
+        writer.kill()
+        writer.wait()
 
 
 def test_missing_file(tmp_path):
