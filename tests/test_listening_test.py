@@ -100,3 +100,82 @@ def test_binomial_interval_covers_and_narrows():
     assert metrics.binomial_interval(10, 10)[1] == 1.0
     with pytest.raises(MusegenError, match="0 <= k <= n"):
         metrics.binomial_test(11, 10)
+
+
+def test_a_class_shares_a_folder_one_file_per_listener_pooled_on_reveal(tmp_path):
+    ada = ListeningTest(SOURCES, folder=tmp_path, trials=6, seed=1, listener="Ada Lovelace")
+    bob = ListeningTest(SOURCES, folder=tmp_path, trials=6, seed=1, listener="../Bob <b>")
+    assert ada.path.name == "listening_test.Ada-Lovelace.csv" and bob.path.name == "listening_test.Bob-b.csv"
+    assert ada.path.parent == bob.path.parent == tmp_path  # a name cannot leave the folder
+    assert ada.plan == bob.plan  # the same trials in the same order: their answers can be compared
+    generated = [next(side for side in ("left", "right") if ada.plan[t][side][0] != "real") for t in range(6)]
+    for side in generated[:4]:
+        ada.answer(side)  # Ada picks the generated excerpt every time
+        bob.answer(side)  # and so does Bob
+    bob.answer("left")
+    (tmp_path / "listening_test.Cy.csv").write_text("not,an,answers,file\n")
+    ada.reveal()
+    results = ada.results()
+    assert sum(row["trials"] for row in results.values()) == 9  # 4 + 5 answers, pooled
+    assert sum(row["chosen"] for row in results.values()) >= 8
+    kappa, common = ada.agreement()
+    assert common == 4 and kappa == pytest.approx(float("nan"), nan_ok=True)  # all chose alike: no chance
+    page = ada.results_html.value
+    assert "2 listener(s)" in page and "listening_test.Cy.csv" in page and "power" in page
+    # a third listener who disagrees every time: agreement falls below chance
+    cy = ListeningTest(SOURCES, folder=tmp_path, trials=6, seed=1, listener="Dee")
+    for side in generated[:4]:
+        cy.answer("left" if side == "right" else "right")
+    kappa, common = cy.agreement()
+    assert common == 4 and kappa < 0
+    with pytest.raises(MusegenError, match="needs a letter or a digit"):
+        ListeningTest(SOURCES, folder=tmp_path, listener="../ ?")
+
+
+def test_power_grows_with_the_trials(tmp_path):
+    test = ListeningTest(SOURCES, folder=tmp_path, trials=40, seed=0)
+    powers = []
+    for _ in range(2):
+        for _ in range(20):
+            test.answer("left")
+        powers.append(test.results()["model A"]["power"])
+    assert 0 <= powers[0] < powers[1] <= 1
+
+
+ANSWER_MANY = """
+import sys
+import numpy as np
+from musegen_widgets.encoding import HOLD, pitch_to_token
+from musegen_widgets.widgets import ListeningTest
+
+def tune(*pitches):
+    return np.array([token for p in pitches for token in (pitch_to_token(p), HOLD, HOLD, HOLD)])
+
+sources = {"real": [tune(60, 62)], "model": [tune(64, 65)]}
+test = ListeningTest(sources, folder=sys.argv[1], trials=60, seed=0, listener=sys.argv[2])
+recorded = 0
+while len(test.answers) < 60:
+    test.answer("left")
+    recorded += test.message.value == ""
+print(recorded)
+"""
+
+
+@pytest.mark.parametrize("names", [("Ada", "Bob"), ("Ada", "Ada")])
+def test_two_tabs_answering_at_once_lose_nothing(tmp_path, names):
+    import subprocess
+    import sys
+
+    tabs = [
+        subprocess.Popen(
+            [sys.executable, "-c", ANSWER_MANY, str(tmp_path), name], stdout=subprocess.PIPE, text=True
+        )
+        for name in names
+    ]
+    recorded = [int(tab.communicate(timeout=300)[0]) for tab in tabs]
+    assert all(tab.returncode == 0 for tab in tabs)
+    sources = {"real": [tune(60, 62)], "model": [tune(64, 65)]}  # as in ANSWER_MANY
+    reader = ListeningTest(sources, folder=tmp_path, trials=60, seed=0, listener="x")
+    on_file = {name: len(rows) for name, rows in reader.class_answers()[0].items() if rows}
+    assert on_file == {name: 60 for name in set(names)}  # every file complete and valid
+    assert sum(recorded) == sum(on_file.values())  # each answer a tab recorded is on file, none twice

@@ -38,12 +38,13 @@ Copying and listening
     00 and 04);
     :func:`binomial_test` and :func:`binomial_interval` judge a blind listening test's answers,
     :func:`holm` adjusts its p-values for several sources at once, and :func:`binomial_power` and
-    :func:`trials_for_power` say how many trials it needs.
+    :func:`trials_for_power` say how many trials it needs; :func:`fleiss_kappa` says how much a class of
+    listeners agree.
 """
 
 from .copying import longest_copied_run, note_events, shared_runs
 from .likelihood import frame_nll, infill_nll, sequence_nll
-from .listening import binomial_interval, binomial_power, binomial_test, holm, trials_for_power
+from .listening import binomial_interval, binomial_power, binomial_test, fleiss_kappa, holm, trials_for_power
 from .multitrack import (
     TONAL_MATRIX,
     VOICE_PAIRS,
@@ -109,4 +110,5 @@ __all__ = [
     "holm",
     "binomial_power",
     "trials_for_power",
+    "fleiss_kappa",
 ]

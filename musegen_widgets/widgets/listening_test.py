@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import html
 import io
+import re
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -40,8 +43,18 @@ class ListeningTest(widgets.VBox):
     loses nothing: a new ``ListeningTest`` with the same sources, seed and folder continues where the last
     one stopped. A file there that is not this test's is reported and left as it is. "Reveal results" (or
     the last answer) shows, per source, how often its excerpt was chosen, with an exact binomial test
-    against guessing, its p-value adjusted for all the sources by Holm's method, and a 95 % Clopper-Pearson
-    interval (:func:`~musegen_widgets.metrics.binomial_test`, :func:`~musegen_widgets.metrics.holm`).
+    against guessing, its p-value adjusted for all the sources by Holm's method, a 95 % Clopper-Pearson
+    interval (:func:`~musegen_widgets.metrics.binomial_test`, :func:`~musegen_widgets.metrics.holm`), and the
+    power of the answers so far to detect a source whose excerpt is chosen a quarter of the time.
+
+    **A class.** With ``listener`` (each student's own name), the answers go to a file of that listener's in
+    ``folder`` (a folder the class shares), named from ``filename`` and the name with everything but letters,
+    digits, ``-`` and ``_`` replaced. Everyone gets the same trials in the same order. "Reveal results" reads
+    every listener's file of this test in the folder and pools them, and reports how much the listeners agree
+    (Fleiss' kappa over the trials all of them have answered, :func:`~musegen_widgets.metrics.fleiss_kappa`).
+    Answers are recorded under a lock and checked against the file first, so two tabs (or kernels) answering
+    at once as the same listener lose nothing: the second answer to a trial is refused with a message, and
+    that tab moves on to the next.
 
     Parameters
     ----------
@@ -58,12 +71,15 @@ class ListeningTest(widgets.VBox):
     seed
         Fixes the pairs and their order (and so which file rows belong to this test).
     filename
-        Name of the answers file in ``folder``.
+        Name of the answers file in ``folder`` (with ``listener``, the name is put before its suffix).
+    listener
+        The listener's name, for a class sharing ``folder`` (``None``: one listener, the file ``filename``).
 
     Raises
     ------
     MusegenError
-        For fewer than two sources, an empty source, or an answers file that is not this test's.
+        For fewer than two sources, an empty source, a listener's name with no letter or digit, or an
+        answers file that is not this test's.
     """
 
     def __init__(
@@ -75,6 +91,7 @@ class ListeningTest(widgets.VBox):
         trials: int = 12,
         seed: int = 0,
         filename: str = "listening_test.csv",
+        listener: str | None = None,
     ):
         if len(sources) < 2 or any(len(excerpts) == 0 for excerpts in sources.values()):
             raise MusegenError("a listening test needs at least two sources, each with an excerpt")
@@ -82,9 +99,13 @@ class ListeningTest(widgets.VBox):
         self.reference = reference if reference is not None else next(iter(sources))
         if self.reference not in sources:
             raise MusegenError(f"the reference {self.reference!r} is not one of the sources")
-        self.path = Path(folder) / filename
+        self.folder, self.filename = Path(folder), filename
+        self.listener = None if listener is None else listener_name(listener)
+        self.path = self._listener_path(self.listener)
         self.plan = self._plan(trials, seed)
-        self.answers = self._read_answers()  # raises for a foreign or corrupt file, before any widget exists
+        self.answers = self._read_answers(
+            self.path
+        )  # raises for a foreign or corrupt file, before any widget
         self.left_player, self.right_player = (
             widgets.Audio(format="wav", autoplay=False, loop=False) for _ in range(2)
         )
@@ -141,27 +162,44 @@ class ListeningTest(widgets.VBox):
             "right_index": str(right_index),
         }
 
-    def _read_answers(self) -> list[dict[str, str]]:
+    def _listener_path(self, listener: str | None) -> Path:
+        if listener is None:
+            return self.folder / self.filename
+        name = Path(self.filename)
+        return self.folder / f"{name.stem}.{listener}{name.suffix}"
+
+    def listener_files(self) -> dict[str, Path]:
+        """Every listener's answers file of this test in the folder, by listener name (class mode)."""
+        name = Path(self.filename)
+        pattern = re.compile(re.escape(name.stem) + r"\.([A-Za-z0-9_-]+)" + re.escape(name.suffix) + "$")
+        found = {}
+        for path in sorted(self.folder.glob(f"{glob.escape(name.stem)}.*{glob.escape(name.suffix)}")):
+            match = pattern.match(path.name)
+            if match:
+                found[match.group(1)] = path
+        return found
+
+    def _read_answers(self, path: Path) -> list[dict[str, str]]:
         import csv
 
-        if not self.path.exists():
+        if not path.exists():
             return []
         leave = "it was left as it is: move it, or give the test another folder or filename"
         try:
-            table = list(csv.reader(io.StringIO(self.path.read_text(encoding="utf-8"))))
+            table = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
         except (UnicodeDecodeError, csv.Error) as error:
             raise MusegenError(
-                f"this is not a listening-test answers file ({error}); {leave}", self.path
+                f"this is not a listening-test answers file ({error}); {leave}", path
             ) from None
         header = table[0] if table else None
         if header != _ANSWER_COLUMNS:
             raise MusegenError(
-                f"this is not a listening-test answers file (its columns are {header}); {leave}", self.path
+                f"this is not a listening-test answers file (its columns are {header}); {leave}", path
             )
         rows = [dict(zip(header, values)) for values in table[1:] if values]
         if len(rows) > len(self.plan):
             raise MusegenError(
-                f"it holds {len(rows)} answers for a test of {len(self.plan)} trials; {leave}", self.path
+                f"it holds {len(rows)} answers for a test of {len(self.plan)} trials; {leave}", path
             )
         for trial, row in enumerate(rows):
             expected = self._expected_row(trial)
@@ -171,18 +209,28 @@ class ListeningTest(widgets.VBox):
             ):
                 raise MusegenError(
                     f"row {trial + 2} is not an answer to this test (other sources, seed or question); {leave}",
-                    self.path,
+                    path,
                 )
         return rows
 
-    def _write_answers(self) -> None:
+    def _record(self, row: dict[str, str]) -> bool:
+        """Add ``row`` to the file if its trial is the file's next one: read, check and write under a lock, so
+        that another tab or kernel answering as the same listener loses nothing; whether it was added (if
+        not, ``self.answers`` becomes the file's)."""
         import csv
 
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=_ANSWER_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(self.answers)
-        write_atomically(self.path, buffer.getvalue().encode("utf-8"))
+        with _locked(self.path):
+            on_file = self._read_answers(self.path)
+            if len(on_file) != int(row["trial"]) - 1:
+                self.answers = on_file
+                return False
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=_ANSWER_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows([*on_file, row])
+            write_atomically(self.path, buffer.getvalue().encode("utf-8"))
+        self.answers = [*on_file, row]
+        return True
 
     def _show_trial(self) -> None:
         done = len(self.answers)
@@ -214,28 +262,69 @@ class ListeningTest(widgets.VBox):
             "answered_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         }
         try:
-            self.answers.append(row)
-            self._write_answers()
+            recorded = self._record(row)
         except OSError as error:
-            self.answers.pop()
             self.message.value = error_html(
                 MusegenError(f"the answer could not be saved ({error})", self.path)
             )
             return
-        self.message.value = ""
+        except MusegenError as error:  # the file was changed meanwhile into something else: say so, keep it
+            self.message.value = error_html(error)
+            return
+        self.message.value = (
+            ""
+            if recorded
+            else f"trial {trial + 1} had already been answered in another tab or kernel as this listener; "
+            "that answer stays, and here is the next trial"
+        )
         self._show_trial()
 
-    def results(self) -> dict[str, dict[str, float]]:
-        """Per generated source: trials, times its excerpt was chosen, that rate, its 95 % interval, p-value,
-        and the p-value adjusted by Holm's method for testing every source that has answers
-        (``p_holm``: compare this one with 0.05)."""
+    def class_answers(self) -> tuple[dict[str, list[dict[str, str]]], list[str]]:
+        """Every listener's answers to this test in the folder (class mode; else this listener's), and the
+        problems of the files that could not be read (named, and left as they are)."""
+        if self.listener is None:
+            return {"": self.answers}, []
+        answers, problems = {}, []
+        for name, path in self.listener_files().items():
+            try:
+                answers[name] = self._read_answers(path)
+            except MusegenError as error:
+                problems.append(str(error))
+        answers[self.listener] = answers.get(self.listener, self.answers)
+        return answers, problems
+
+    def agreement(self, answers: dict[str, list[dict[str, str]]] | None = None) -> tuple[float, int]:
+        """Fleiss' kappa of the listeners' choices (the generated excerpt or the real one) over the trials
+        every listener has answered, and the number of those trials; NaN with fewer than two listeners or no
+        trial answered by all."""
         from .. import metrics
 
+        answers = self.class_answers()[0] if answers is None else answers
+        listeners = [rows for rows in answers.values() if rows]
+        common = min((len(rows) for rows in listeners), default=0)  # the same trials, in the same order
+        if len(listeners) < 2 or common == 0:
+            return float("nan"), common
+        chose_generated = np.array(
+            [[row["chosen_source"] != self.reference for row in rows[:common]] for rows in listeners]
+        )
+        counts = np.stack([chose_generated.sum(axis=0), (~chose_generated).sum(axis=0)], axis=1)
+        return metrics.fleiss_kappa(counts), common
+
+    def results(self) -> dict[str, dict[str, float]]:
+        """Per generated source, over every listener's answers: trials, times its excerpt was chosen, that
+        rate, its 95 % interval, p-value, the p-value adjusted by Holm's method for testing every source that
+        has answers (``p_holm``: compare this one with 0.05), and ``power``: the chance that this many trials
+        find a source chosen a quarter of the time, at Holm's strictest level (0.05 over the sources).
+        Answers of several listeners to the same trial are counted as separate trials."""
+        from .. import metrics
+
+        pooled = [row for rows in self.class_answers()[0].values() for row in rows]
+        level = 0.05 / max(1, len(self.sources) - 1)
         table = {}
         for name in self.sources:
             if name == self.reference:
                 continue
-            rows = [row for row in self.answers if name in (row["left_source"], row["right_source"])]
+            rows = [row for row in pooled if name in (row["left_source"], row["right_source"])]
             chosen = sum(row["chosen_source"] == name for row in rows)
             if rows:
                 low, high = metrics.binomial_interval(chosen, len(rows))
@@ -249,6 +338,7 @@ class ListeningTest(widgets.VBox):
                 "low": low,
                 "high": high,
                 "p_value": p_value,
+                "power": metrics.binomial_power(len(rows), 0.25, alpha=level) if rows else 0.0,
             }
         answered = [name for name, row in table.items() if row["trials"]]
         adjusted = dict(zip(answered, metrics.holm([table[name]["p_value"] for name in answered])))
@@ -258,22 +348,35 @@ class ListeningTest(widgets.VBox):
 
     def reveal(self) -> None:
         """Show the results table (what the answers so far say)."""
-        lines = [
+        answers, problems = self.class_answers()
+        lines = []
+        if self.listener is not None:
+            kappa, common = self.agreement(answers)
+            listeners = sum(1 for rows in answers.values() if rows)
+            agreement = (
+                f"agreement between them (Fleiss' kappa over the {common} trials all have answered): {kappa:.2f}"
+                if not np.isnan(kappa)
+                else "agreement: needs two listeners with answers"
+            )
+            lines.append(f"<p>{listeners} listener(s) in {html.escape(str(self.folder))}; {agreement}.</p>")
+        lines.append(
             "<table><tr><th>generated source</th><th>trials</th><th>its excerpt chosen</th>"
-            "<th>95 % interval</th><th>p (vs guessing)</th><th>p, Holm-adjusted</th></tr>"
-        ]
+            "<th>95 % interval</th><th>p (vs guessing)</th><th>p, Holm-adjusted</th>"
+            "<th>power (chosen 25 %)</th></tr>"
+        )
         for name, row in self.results().items():
             if row["trials"]:
                 lines.append(
                     f"<tr><td>{html.escape(name)}</td><td>{row['trials']}</td><td>{row['chosen']} "
                     f"({row['rate']:.0%})</td><td>{row['low']:.0%} - {row['high']:.0%}</td>"
-                    f"<td>{row['p_value']:.3f}</td><td>{row['p_holm']:.3f}</td></tr>"
+                    f"<td>{row['p_value']:.3f}</td><td>{row['p_holm']:.3f}</td><td>{row['power']:.0%}</td></tr>"
                 )
             else:
                 lines.append(
-                    f"<tr><td>{html.escape(name)}</td><td>0</td><td colspan=4>no answers yet</td></tr>"
+                    f"<tr><td>{html.escape(name)}</td><td>0</td><td colspan=5>no answers yet</td></tr>"
                 )
         lines.append("</table>")
+        lines.extend(f"<p>{error_html(problem)}</p>" for problem in problems)
         self.results_html.value = "".join(lines) + (
             f"<p>Chosen means picked as the answer to &ldquo;{html.escape(self.question)}&rdquo;. "
             "A source the listener cannot tell from the real music is chosen about half the time "
@@ -283,3 +386,35 @@ class ListeningTest(widgets.VBox):
 
     def __repr__(self) -> str:
         return f"ListeningTest({len(self.answers)} of {len(self.plan)} answered, {self.path})"
+
+
+def listener_name(name: str) -> str:
+    """A listener's name as it goes into a file name: letters, digits, ``-`` and ``_`` kept, every other run
+    of characters one ``-``, at most 40 characters.
+
+    Taught in chapter 04, section 8 (a class listening test).
+
+    >>> listener_name("Zoë O'Brien / 2b")
+    'Zo-O-Brien-2b'
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", str(name)).strip("-")[:40].strip("-")
+    if not cleaned:
+        raise MusegenError(f"a listener's name needs a letter or a digit, got {name!r}")
+    return cleaned
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Hold an exclusive lock on ``path``'s lock file (``.name.lock`` beside it) while the block runs; where
+    the system has no ``fcntl`` (Windows), no lock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path.parent / f".{path.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
