@@ -34,6 +34,49 @@ def test_score_view_shows_score_audio_and_downloads(tmp_path):
     assert "ScoreView(Piece(4 voices" in repr(view)
 
 
+def test_static_html_holds_the_score_and_a_playable_sound_of_what_is_shown():
+    import io
+
+    import soundfile
+
+    view = ScoreView(GOOD_TOKENS, title="<b>first</b>")
+    page = view.static_html()
+    assert "&lt;b&gt;first" in page and "<svg" in page and view.score.value in page
+    mp3 = base64.b64decode(re.search(r'src="data:audio/mpeg;base64,([^"]+)"', page).group(1))
+    sound, rate = soundfile.read(io.BytesIO(mp3))
+    wav, wav_rate = soundfile.read(io.BytesIO(view.player.value))
+    assert rate == wav_rate and abs(len(sound) - len(wav)) < 0.05 * rate  # the same length, within 50 ms
+    assert len(mp3) < len(view.player.value) / 4
+    view.update(data.load_melodies("test")[0], title="second")
+    assert "second" in view.static_html() and ScoreView(None).static_html() == ""
+
+
+def test_every_widget_display_carries_its_music_for_viewers_without_a_kernel(infill_model, tmp_path):
+    from musegen_widgets.widgets import HarmoniseWidget, ListeningTest, ScoreTabs
+
+    def html_of(widget):
+        bundle = widget._repr_mimebundle_()
+        assert "application/vnd.jupyter.widget-view+json" in bundle  # the live widget where a kernel runs
+        return bundle["text/html"]
+
+    view = ScoreView(GOOD_TOKENS, title="solo")
+    assert html_of(view) == view.static_html()
+    harmoniser = HarmoniseWidget(infill_model, max_bars=2)
+    page = html_of(harmoniser)
+    assert page.startswith(harmoniser.view.static_html()) and "run the notebook" in page
+    tabs = ScoreTabs({"one": GOOD_TOKENS, "<two>": data.load_melodies("test")[0]}, titles={"one": "first"})
+    assert tabs.get_title(1) == "<two>" and "first" in tabs.children[0].heading.value
+    page = html_of(tabs)
+    assert page.count("musegen-static") == 2 and page.count("<audio") == 2 and "&lt;two&gt;" in page
+    listening = ListeningTest(
+        {"real": [GOOD_TOKENS], "model": [data.load_melodies("test")[0]]}, folder=tmp_path
+    )
+    assert "<audio" not in html_of(listening) and "run the" in html_of(listening)  # it would tell the answers
+    assert "text/html" not in ScoreView(None)._repr_mimebundle_()
+    with pytest.raises(MusegenError, match="at least one piece"):
+        ScoreTabs({})
+
+
 def test_downloads_are_made_when_asked_and_follow_the_music():
     view = ScoreView(GOOD_TOKENS, title="first")
     assert view.downloads.value == "" and view.download_button.layout.display is None

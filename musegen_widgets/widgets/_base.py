@@ -22,6 +22,34 @@ def error_html(error: Exception) -> str:
     return f'<span style="color:#b00020">{html.escape(text)}</span>'
 
 
+class StaticFallback:
+    """Mixed into a widget: its display also carries :meth:`static_html`, the music as plain HTML.
+
+    Taught in chapter 00, section 4 (seeing and hearing a chorale). A frontend with a kernel shows the live
+    widget; a saved notebook opened without one (a notebook viewer, ``jupyter nbconvert --to html``) has no
+    widget state to draw it from, and shows the HTML instead: the engraved score and a player with the
+    sound inside the page.
+    """
+
+    def static_html(self) -> str:
+        """The HTML shown where the widget cannot be (empty: nothing)."""
+        return ""
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        static = self.static_html()
+        if static:
+            bundle["text/html"] = static
+        return bundle
+
+
+STATIC_NOTE = (
+    '<p style="color:#555;font-size:90%">Saved music, shown without a kernel: run the notebook to move the '
+    "controls.</p>"
+)
+"""Said under the saved music of a widget with controls, where they cannot work."""
+
+
 def run_soon(callback) -> None:
     """Run ``callback`` at the next turn of the running event loop, or at once where none runs.
 
@@ -56,7 +84,7 @@ def uploaded_tokens(upload: dict) -> np.ndarray:
             raise MusegenError(str(error).replace(str(path), name)) from None
 
 
-class Explorer(widgets.VBox):
+class Explorer(StaticFallback, widgets.VBox):
     """What the slider widgets share: a message line, a guarded :meth:`refresh`, "latest wins" for slider moves,
     and a seed that wraps around.
 
@@ -71,6 +99,12 @@ class Explorer(widgets.VBox):
     """
 
     _scheduled = False  # a refresh is scheduled and has not started yet
+
+    def static_html(self) -> str:
+        """The music shown (``self.view``, a :class:`ScoreView`) as plain HTML, for where no kernel runs."""
+        view = getattr(self, "view", None)
+        music = view.static_html() if view is not None else ""
+        return music + STATIC_NOTE if music else ""
 
     def show(self) -> None:
         """Compute the music for the current settings and show it (raise to explain what is wrong)."""

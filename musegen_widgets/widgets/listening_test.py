@@ -15,7 +15,7 @@ import numpy as np
 from .. import audio
 from ..errors import MusegenError
 from ..files import write_atomically
-from ._base import error_html
+from ._base import StaticFallback, error_html
 
 __all__ = ["ListeningTest"]
 
@@ -32,7 +32,7 @@ _ANSWER_COLUMNS = [
 ]
 
 
-class ListeningTest(widgets.VBox):
+class ListeningTest(StaticFallback, widgets.VBox):
     """A blind listening test: pairs of excerpts, one real and one generated, in random order, unlabelled.
 
     Taught in chapter 04, section 8 (a blind listening test).
@@ -382,6 +382,14 @@ class ListeningTest(widgets.VBox):
             "A source the listener cannot tell from the real music is chosen about half the time "
             "(p large). With several sources, read the Holm-adjusted p: below 0.05 says the listener's "
             "choices for that source were not guesses, with a 5 % chance of any false alarm over all of them.</p>"
+        )
+
+    def static_html(self) -> str:
+        """What a saved notebook shows without a kernel: the question, and that the test needs one (its
+        excerpts are not saved, which would give the answers away)."""
+        return (
+            f"<p><b>{html.escape(self.question)}</b> A blind listening test of {len(self.plan)} trials: run the "
+            "notebook to take it (its excerpts are not saved in the page, which would give the answers away).</p>"
         )
 
     def __repr__(self) -> str:

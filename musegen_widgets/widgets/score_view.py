@@ -11,9 +11,9 @@ import ipywidgets as widgets
 from .. import audio, encoding, music21_io, render
 from ..encoding import MusicLike
 from ..errors import MusegenError
-from ._base import figure_png
+from ._base import StaticFallback, figure_png
 
-__all__ = ["ScoreView"]
+__all__ = ["ScoreView", "ScoreTabs"]
 
 # white like paper (also in dark themes), as wide as the notebook, long scores scroll
 _SCORE_STYLE = "background:white;max-height:520px;overflow-y:auto;overflow-x:hidden"
@@ -49,7 +49,7 @@ def _pianoroll_png(piece: encoding.Piece) -> bytes:
     return figure_png(render.pianoroll(piece))
 
 
-class ScoreView(widgets.VBox):
+class ScoreView(StaticFallback, widgets.VBox):
     """Score, sound, piano roll and downloads of a piece, in one widget.
 
     Taught in chapter 00, section 4 (seeing and hearing a chorale).
@@ -147,6 +147,23 @@ class ScoreView(widgets.VBox):
         self.downloads.value = _downloads_html(self.piece, self.title, self.tempo)
         self.download_button.layout.display = "none"
 
+    def static_html(self) -> str:
+        """The music shown as plain HTML, for where no kernel runs: the title, the engraved score and an audio
+        player whose sound (MP3, :func:`~musegen_widgets.audio.mp3_bytes`) is inside the page; empty for an
+        empty view.
+
+        Taught in chapter 00, section 4 (seeing and hearing a chorale). A saved notebook keeps this beside the
+        live widget, so a notebook viewer, which runs no kernel, still shows and plays the music.
+        """
+        if self.piece is None:
+            return ""
+        sound = base64.b64encode(audio.mp3_bytes(self.piece, tempo=self.tempo)).decode("ascii")
+        return (
+            f'<div class="musegen-static">{self.heading.value}'
+            f'<div><audio controls preload="metadata" src="data:audio/mpeg;base64,{sound}"></audio></div>'
+            f"{self.score.value}</div>"
+        )
+
     def _toggle_roll(self, change: dict) -> None:
         if change["new"] and self.piece is not None:
             self.roll_image.value = _pianoroll_png(self.piece)
@@ -154,3 +171,40 @@ class ScoreView(widgets.VBox):
 
     def __repr__(self) -> str:  # the default would print the whole SVG
         return f"ScoreView({self.piece!r})"
+
+
+class ScoreTabs(StaticFallback, widgets.Tab):
+    """Several pieces side by side, one :class:`ScoreView` a tab, to compare by eye and ear.
+
+    Taught in chapter 04, section 3 (samples side by side). Without a kernel it shows every piece, one after
+    another, under its tab's name.
+
+    Parameters
+    ----------
+    music
+        Tab name -> anything :class:`ScoreView` shows (or a :class:`ScoreView`).
+    titles
+        Tab name -> title above that score (default: the tab's name).
+    """
+
+    def __init__(self, music: dict[str, MusicLike], *, titles: dict[str, str] | None = None):
+        if not music:
+            raise MusegenError("ScoreTabs needs at least one piece")
+        titles = titles or {}
+        views = [
+            item if isinstance(item, ScoreView) else ScoreView(item, title=titles.get(name, name))
+            for name, item in music.items()
+        ]
+        super().__init__(children=views)
+        self.names = list(music)
+        for index, name in enumerate(self.names):
+            self.set_title(index, name)
+
+    def static_html(self) -> str:
+        return "".join(
+            f"<h4>{html.escape(name)}</h4>{view.static_html()}"
+            for name, view in zip(self.names, self.children)
+        )
+
+    def __repr__(self) -> str:
+        return f"ScoreTabs({', '.join(self.names)})"
