@@ -178,7 +178,7 @@ def test_chapter_00_score_view(page, lab_url, artifacts, tmp_path):
     assert pieces[0] == pieces[1] and pieces[0].n_notes > 100
 
     # the chorale menu drives a view: the score and the sound change
-    picker_view = page.locator(".widget-vbox:has(select)").first
+    picker_view = page.locator(".jp-CodeCell:has(.jp-OutputArea select)").first  # the menu, then its view
     picker_view.scroll_into_view_if_needed()
     view = picker_view.locator(".widget-vbox:has(audio)").first
     before = score_and_audio(view)
