@@ -108,6 +108,15 @@ def _forward(model):
     return model.forward()
 
 
+def _cells_and_hidden(cells: Any, hidden: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``cells`` as integers and ``hidden`` as booleans, both checked to be ``(steps, 4)``."""
+    cells = np.array(cells, dtype=np.int64)
+    hidden = np.asarray(hidden, dtype=bool)
+    if cells.ndim != 2 or cells.shape[1] != 4 or hidden.shape != cells.shape:
+        raise MusegenError(f"cells and hidden must both be (steps, 4), got {cells.shape} and {hidden.shape}")
+    return cells, hidden
+
+
 def _draw(log_probabilities: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
     flat = log_probabilities.reshape(-1, log_probabilities.shape[-1])
     return draw_from_logits(flat, temperature, rng).reshape(log_probabilities.shape[:-1])
@@ -151,10 +160,7 @@ def resample(
     check_settings(temperature)
     if method not in METHODS:
         raise MusegenError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    cells = np.array(cells, dtype=np.int64)
-    hidden = np.asarray(hidden, dtype=bool)
-    if cells.ndim != 2 or cells.shape[1] != 4 or hidden.shape != cells.shape:
-        raise MusegenError(f"cells and hidden must both be (steps, 4), got {cells.shape} and {hidden.shape}")
+    cells, hidden = _cells_and_hidden(cells, hidden)
     if not hidden.any():
         raise MusegenError("nothing is hidden: choose at least one voice and bar to write")
     if cells.min() < 0 or cells.max() >= encoding.SATB_VOCAB_SIZE:
@@ -213,7 +219,7 @@ def _redraw_fewer_parallels(forward, cells, note, temperature, rng, margin) -> b
         return len(parallels(trial))
 
     counts = np.array([count(value) for value in values])
-    if counts.min() >= count(cells[note][0]):
+    if counts.min() >= len(parallels(cells)):
         return False
     allowed = values[counts == counts.min()]
     logits = np.full(log_p.shape, -np.inf)
@@ -259,10 +265,7 @@ def remove_parallels(model, cells: Any, hidden: Any, *, temperature: float = 1.0
 
     The other parameters are those of :func:`resample`.
     """
-    cells = np.array(cells, dtype=np.int64)
-    hidden = np.asarray(hidden, dtype=bool)
-    if cells.ndim != 2 or cells.shape[1] != 4 or hidden.shape != cells.shape:
-        raise MusegenError(f"cells and hidden must both be (steps, 4), got {cells.shape} and {hidden.shape}")
+    cells, hidden = _cells_and_hidden(cells, hidden)
     return _remove_parallels(_forward(model), cells, hidden, temperature, np.random.default_rng(seed))
 
 

@@ -124,6 +124,18 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
+def _variable_length(data: bytes, i: int) -> tuple[int, int]:
+    """The MIDI variable-length number at ``data[i]`` (7 bits a byte, high bit set on all but the last), and
+    the position after it."""
+    value = 0
+    while True:
+        byte = data[i]
+        i += 1
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, i
+
+
 def _midi_summary(data: bytes) -> tuple[int, int, int, int]:
     """Tracks, notes (note-ons), the longest track in ticks and the ticks per quarter note of a standard
     MIDI file, from its bytes without music21 (which takes minutes over some files that this reads in
@@ -144,13 +156,7 @@ def _midi_summary(data: bytes) -> tuple[int, int, int, int]:
             tracks += 1
             ticks, running, i = 0, 0, position
             while i < end:
-                delta = 0
-                while True:  # variable-length delta time
-                    byte = data[i]
-                    i += 1
-                    delta = (delta << 7) | (byte & 0x7F)
-                    if byte < 0x80:
-                        break
+                delta, i = _variable_length(data, i)
                 ticks += delta
                 status = data[i]
                 if status < 0x80:  # running status: the last status again, this byte is data
@@ -160,13 +166,7 @@ def _midi_summary(data: bytes) -> tuple[int, int, int, int]:
                 if status in (0xFF, 0xF0, 0xF7):  # meta or system exclusive: skip its length
                     if status == 0xFF:
                         i += 1
-                    length = 0
-                    while True:
-                        byte = data[i]
-                        i += 1
-                        length = (length << 7) | (byte & 0x7F)
-                        if byte < 0x80:
-                            break
+                    length, i = _variable_length(data, i)
                     i += length
                     continue
                 running = status

@@ -310,15 +310,17 @@ class ListeningTest(StaticFallback, widgets.VBox):
         counts = np.stack([chose_generated.sum(axis=0), (~chose_generated).sum(axis=0)], axis=1)
         return metrics.fleiss_kappa(counts), common
 
-    def results(self) -> dict[str, dict[str, float]]:
+    def results(self, answers: dict[str, list[dict[str, str]]] | None = None) -> dict[str, dict[str, float]]:
         """Per generated source, over every listener's answers: trials, times its excerpt was chosen, that
         rate, its 95 % interval, p-value, the p-value adjusted by Holm's method for testing every source that
         has answers (``p_holm``: compare this one with 0.05), and ``power``: the chance that this many trials
         find a source chosen a quarter of the time, at Holm's strictest level (0.05 over the sources).
-        Answers of several listeners to the same trial are counted as separate trials."""
+        Answers of several listeners to the same trial are counted as separate trials. ``answers``: those
+        of :meth:`class_answers`, when already read."""
         from .. import metrics
 
-        pooled = [row for rows in self.class_answers()[0].values() for row in rows]
+        answers = self.class_answers()[0] if answers is None else answers
+        pooled = [row for rows in answers.values() for row in rows]
         level = 0.05 / max(1, len(self.sources) - 1)
         table = {}
         for name in self.sources:
@@ -364,7 +366,7 @@ class ListeningTest(StaticFallback, widgets.VBox):
             "<th>95 % interval</th><th>p (vs guessing)</th><th>p, Holm-adjusted</th>"
             "<th>power (chosen 25 %)</th></tr>"
         )
-        for name, row in self.results().items():
+        for name, row in self.results(answers).items():
             if row["trials"]:
                 lines.append(
                     f"<tr><td>{html.escape(name)}</td><td>{row['trials']}</td><td>{row['chosen']} "
