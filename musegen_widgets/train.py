@@ -3,6 +3,7 @@
     python -m musegen_widgets.train melody_lstm           # under 30 minutes on 2 cores
     python -m musegen_widgets.train melody_tcn
     python -m musegen_widgets.train melody_lstm --fast    # a tiny model for a few steps (what CI runs)
+    python -m musegen_widgets.train melody_lstm --strategy mirrored   # on every GPU (chapter 07)
 
 Weights go to ``data/`` atomically, with their SHA-256, the command and the held-out scores in
 ``data/MANIFEST.json``; a loss-curve plot and the per-epoch history go beside them.
@@ -11,22 +12,26 @@ Weights go to ``data/`` atomically, with their SHA-256, the command and the held
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import inspect
 import io
 import json
 import os
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
 
-from . import data, files
+from . import data, distribute, files
 from .encoding import HOLD
 from .errors import MusegenError
 
 __all__ = [
     "melody_batches",
+    "teacher_distributions",
     "train_melody_model",
     "train_melody_lstm",
     "train_melody_tcn",
@@ -45,36 +50,43 @@ __all__ = [
 ]
 
 
-def melody_batches(melodies, batch_size: int, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def melody_batches(
+    melodies, batch_size: int, seed: int, *, soft_targets=None
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Whole melodies in batches of similar length: inputs, next-token targets, and a 0/1 weight per step.
 
-    Taught in chapter 01, section 5 (training).
+    Taught in chapter 01, section 5 (training); ``soft_targets`` in chapter 07, section 5 (distillation).
 
     Training on whole chorales from their first step, with padding masked out, matches how the model is
     scored (every token given all before it), unlike fixed windows that start mid-piece with no context.
+    With ``soft_targets`` (one ``(len(melody) - 1, vocab)`` array of probabilities per melody), the targets
+    are those distributions instead of the next tokens, ``(batch, time, vocab)``.
     """
     rng = np.random.default_rng(seed)
     batches = []
     for chosen in _similar_lengths(melodies, batch_size, rng):
         # a few fixed lengths: each new input shape costs TensorFlow a second or more to trace
-        length = -(-max(len(m) for m in chosen) // 64) * 64 + 1
+        length = -(-max(len(melodies[i]) for i in chosen) // 64) * 64 + 1
         tokens = np.full((len(chosen), length), HOLD, dtype=np.int32)
         weights = np.zeros((len(chosen), length - 1), dtype=np.float32)
-        for row, melody in enumerate(chosen):
-            tokens[row, : len(melody)] = melody
-            weights[row, : len(melody) - 1] = 1.0
-        batches.append((tokens[:, :-1], tokens[:, 1:], weights))
+        for row, i in enumerate(chosen):
+            tokens[row, : len(melodies[i])] = melodies[i]
+            weights[row, : len(melodies[i]) - 1] = 1.0
+        targets = tokens[:, 1:]
+        if soft_targets is not None:
+            targets = np.zeros((len(chosen), length - 1, soft_targets[0].shape[-1]), dtype=np.float32)
+            targets[..., 0] = 1.0  # padding: any distribution (its weight is 0)
+            for row, i in enumerate(chosen):
+                targets[row, : len(melodies[i]) - 1] = soft_targets[i]
+        batches.append((tokens[:, :-1], targets, weights))
     rng.shuffle(batches)
     return batches
 
 
-def _similar_lengths(sequences, batch_size: int, rng: np.random.Generator) -> list[list]:
-    """The sequences in groups of ``batch_size`` of similar length (ties broken at random), for batching."""
+def _similar_lengths(sequences, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """The indices of ``sequences`` in groups of ``batch_size`` of similar length (ties broken at random)."""
     order = np.argsort([len(s) + rng.random() for s in sequences])
-    return [
-        [sequences[i] for i in order[start : start + batch_size]]
-        for start in range(0, len(order), batch_size)
-    ]
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
 def _n_batches(sequences, batch_size: int) -> int:
@@ -99,6 +111,7 @@ def train_melody_model(
     epochs: int | None = None,
     config: dict | None = None,
     seed: int = 0,
+    strategy=None,
 ) -> dict:
     """Train ``melody_lstm``, ``melody_tcn`` or ``melody_transformer`` (:data:`~musegen_widgets.models.RECIPES`) on melody tokens in
     every key.
@@ -122,18 +135,26 @@ def train_melody_model(
     if fast:
         train, valid = train[:8], valid[:4]
     augmented = data.augmented(train)
-    model = getattr(models, recipe.model_class)(**config)
+    soft_targets = None
+    if recipe.teacher is not None:
+        soft_targets = teacher_distributions(models.load_pretrained(recipe.teacher), augmented)
     steps_per_epoch = _n_batches(augmented, batch_size=32)
-    model.compile(
-        optimizer=keras.optimizers.AdamW(
-            learning_rate=learning_rate_schedule(steps_per_epoch, epochs), weight_decay=1e-4, clipnorm=1.0
-        ),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile=not fast,  # XLA pays off for a real run; for a tiny one its compile costs more memory than it saves time
-    )
+    with _scope(strategy):
+        model = getattr(models, recipe.model_class)(**config)
+        model.compile(
+            optimizer=keras.optimizers.AdamW(
+                learning_rate=learning_rate_schedule(steps_per_epoch, epochs), weight_decay=1e-4, clipnorm=1.0
+            ),
+            loss=(
+                keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+                if soft_targets is None
+                else keras.losses.CategoricalCrossentropy(from_logits=True)
+            ),
+            jit_compile=not fast,  # XLA pays off for a real run; for a tiny one its compile costs more memory than it saves time
+        )
     history, seconds = _fit(
         model,
-        lambda epoch: melody_batches(augmented, batch_size=32, seed=seed + epoch),
+        lambda epoch: melody_batches(augmented, batch_size=32, seed=seed + epoch, soft_targets=soft_targets),
         lambda: sequence_nll(model, valid),
         epochs,
         unit="nats per 16th step",
@@ -142,11 +163,38 @@ def train_melody_model(
     return _finish(name, model, config, history, test_nll, seconds, _destination(folder, fast))
 
 
+def teacher_distributions(teacher, melodies, *, batch_size: int = 16) -> list[np.ndarray]:
+    """The teacher's next-token distribution at every step of every melody: the targets of distillation.
+
+    Taught in chapter 07, section 5 (distillation).
+
+    Returns one ``(len(melody) - 1, vocab)`` float32 array per melody: row ``t`` is the teacher's
+    probability of each token at step ``t + 1`` given steps ``0..t``, as :func:`melody_batches` takes them
+    in ``soft_targets``. Trained on these instead of the one token that came, the student learns from every
+    alternative the teacher thought likely (Hinton et al. 2015, "Distilling the knowledge in a neural
+    network", at temperature 1).
+    """
+    from .numerics import log_softmax
+
+    distributions: list[np.ndarray] = [np.empty(0)] * len(melodies)
+    for chosen in _similar_lengths(melodies, batch_size, np.random.default_rng(0)):
+        length = -(-max(len(melodies[i]) for i in chosen) // 64) * 64
+        tokens = np.full((len(chosen), length), HOLD, dtype=np.int32)
+        for row, i in enumerate(chosen):
+            tokens[row, : len(melodies[i])] = melodies[i]
+        # causal: the padding after a melody changes none of its own predictions
+        logits = np.asarray(teacher(tokens), dtype=np.float64)
+        for row, i in enumerate(chosen):
+            distributions[i] = np.exp(log_softmax(logits[row, : len(melodies[i]) - 1])).astype(np.float32)
+    return distributions
+
+
 def frame_batches(sequences, batch_size: int, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Whole chorales of frames in batches: inputs (silence, then frames 0..T-2), targets, step weights."""
     rng = np.random.default_rng(seed)
     batches = []
-    for chosen in _similar_lengths(sequences, batch_size, rng):
+    for indices in _similar_lengths(sequences, batch_size, rng):
+        chosen = [sequences[i] for i in indices]
         length = -(-max(len(s) for s in chosen) // 16) * 16
         frames = np.zeros((len(chosen), length + 1, chosen[0].shape[1]), dtype=np.float32)
         weights = np.zeros((len(chosen), length), dtype=np.float32)
@@ -165,6 +213,7 @@ def train_frame_lstm(
     epochs: int | None = None,
     config: dict | None = None,
     seed: int = 0,
+    strategy=None,
 ) -> dict:
     """Train :class:`~musegen_widgets.models.frames.FrameLSTM` on JSB-style frames, all 12 transpositions.
 
@@ -181,19 +230,20 @@ def train_frame_lstm(
     if fast:
         train, valid = train[:8], valid[:4]
     augmented = data.augmented(train)
-    model = FrameLSTM(**config)
-    model(np.zeros((1, 2, model.n_pitches), np.float32))
-    # start from the independent baseline: each key's read-out bias at the log-odds of its frequency
-    # (from zero, the first thousand updates would go to learning that most keys are silent)
-    model.readout.bias.assign(IndependentFrames().fit(augmented).logits.astype(np.float32))
     steps_per_epoch = _n_batches(augmented, batch_size=32)
-    model.compile(
-        optimizer=keras.optimizers.AdamW(
-            learning_rate=learning_rate_schedule(steps_per_epoch, epochs, peak=3e-3), clipnorm=1.0
-        ),
-        # Keras averages over the 88 keys; the NLL per frame is their sum
-        loss=keras.losses.BinaryCrossentropy(from_logits=True),
-    )
+    with _scope(strategy):
+        model = FrameLSTM(**config)
+        model(np.zeros((1, 2, model.n_pitches), np.float32))
+        # start from the independent baseline: each key's read-out bias at the log-odds of its frequency
+        # (from zero, the first thousand updates would go to learning that most keys are silent)
+        model.readout.bias.assign(IndependentFrames().fit(augmented).logits.astype(np.float32))
+        model.compile(
+            optimizer=keras.optimizers.AdamW(
+                learning_rate=learning_rate_schedule(steps_per_epoch, epochs, peak=3e-3), clipnorm=1.0
+            ),
+            # Keras averages over the 88 keys; the NLL per frame is their sum
+            loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        )
     history, seconds = _fit(
         model,
         lambda epoch: frame_batches(augmented, batch_size=32, seed=seed + epoch),
@@ -388,6 +438,7 @@ def train_chorale_transformer(
     epochs: int | None = None,
     config: dict | None = None,
     seed: int = 0,
+    strategy=None,
 ) -> dict:
     """Train a :class:`~musegen_widgets.models.chorale_transformer.ChoraleTransformer` on the chorales
     serialised S-A-T-B, in windows of :data:`CHORALE_WINDOW` tokens: ``chorale_transformer`` (relative
@@ -412,15 +463,16 @@ def train_chorale_transformer(
     window = 32 if fast else CHORALE_WINDOW
     if fast:
         train, valid = train[:8], valid[:4]
-    model = getattr(models, recipe.model_class)(**config)
     steps_per_epoch = len(satb_windows(train, window, seed))
-    model.compile(
-        optimizer=keras.optimizers.AdamW(
-            learning_rate=learning_rate_schedule(steps_per_epoch, epochs), weight_decay=1e-4, clipnorm=1.0
-        ),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile=not fast,  # XLA pays off for a real run; for a tiny one its compile costs more memory than it saves time
-    )
+    with _scope(strategy):
+        model = getattr(models, recipe.model_class)(**config)
+        model.compile(
+            optimizer=keras.optimizers.AdamW(
+                learning_rate=learning_rate_schedule(steps_per_epoch, epochs), weight_decay=1e-4, clipnorm=1.0
+            ),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=not fast,  # XLA pays off for a real run; for a tiny one its compile costs more memory than it saves time
+        )
     history, seconds = _fit(
         model,
         lambda epoch: satb_windows(train, window, seed=seed + epoch),
@@ -509,6 +561,7 @@ def train_chorale_infill(
     epochs: int | None = None,
     config: dict | None = None,
     seed: int = 0,
+    strategy=None,
 ) -> dict:
     """Train :class:`~musegen_widgets.models.chorale_infill.ChoraleInfill` to fill hidden cells of chorales.
 
@@ -531,17 +584,18 @@ def train_chorale_infill(
     window, copies = (32, 1) if fast else (INFILL_WINDOW, 4)
     if fast:
         train, valid = train[:8], valid[:4]
-    model = ChoraleInfill(**config)
     steps_per_epoch = len(infill_batches(train, window, seed, copies=copies))
-    model.compile(
-        optimizer=keras.optimizers.AdamW(
-            learning_rate=learning_rate_schedule(steps_per_epoch, epochs, peak=2e-3),
-            weight_decay=1e-4,
-            clipnorm=1.0,
-        ),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile=not fast,
-    )
+    with _scope(strategy):
+        model = ChoraleInfill(**config)
+        model.compile(
+            optimizer=keras.optimizers.AdamW(
+                learning_rate=learning_rate_schedule(steps_per_epoch, epochs, peak=2e-3),
+                weight_decay=1e-4,
+                clipnorm=1.0,
+            ),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=not fast,
+        )
     history, seconds = _fit(
         model,
         lambda epoch: infill_batches(train, window, seed + epoch, copies=copies),
@@ -601,7 +655,7 @@ def _fit(
         losses = []
         for x, y, w in batches:
             # Keras averages over every position, padding included: rescale to the mean over real ones
-            losses.append(loss_scale * float(model.train_on_batch(x, y, sample_weight=w)) * w.size / w.sum())
+            losses.append(loss_scale * _train_on_batch(model, x, y, w) * w.size / w.sum())
             progress.add(1, values=[("loss", np.mean(losses[-20:]))])
         valid_nll = score_valid()
         history["epoch"].append(epoch + 1)
@@ -621,6 +675,44 @@ def _fit(
     history["best_epoch"] = best["epoch"]
     history["unit"] = unit
     return history, time.perf_counter() - start
+
+
+def _train_on_batch(model, x, y, weights) -> float:
+    """One update on one global batch; Keras's training loss (mean over every position, padding included).
+
+    Under a ``tf.distribute`` strategy of several replicas (chapter 07, section 7), each replica takes its
+    share of the batch (:func:`~musegen_widgets.distribute.replica_batches`) and runs Keras's own
+    ``train_step`` on it; the optimizer adds the replicas' gradients. (``train_on_batch`` would hand every
+    replica the whole batch: the same update, at ``n`` times the work.)
+    """
+    strategy = model.distribute_strategy
+    if strategy.num_replicas_in_sync == 1:
+        return float(model.train_on_batch(x, y, sample_weight=weights))
+    from .distribute import replica_batches
+
+    if model not in _DISTRIBUTED_STEPS:
+        import tensorflow as tf
+
+        model._maybe_symbolic_build(data_batch=(x, y, weights))  # what train_on_batch does first
+
+        # without XLA: Keras's jit-compiled step does not take the multiworker all-reduce
+        @tf.function(reduce_retracing=True)
+        def step(batch):
+            logs = strategy.run(model.train_step, args=(batch,))
+            return strategy.reduce("MEAN", logs["loss"], axis=None)
+
+        _DISTRIBUTED_STEPS[model] = step
+    model.reset_metrics()  # the loss of this batch alone
+    return float(_DISTRIBUTED_STEPS[model](replica_batches(strategy, x, y, weights)))
+
+
+_DISTRIBUTED_STEPS = weakref.WeakKeyDictionary()
+"""Model -> its distributed train step (traced once per input shape)."""
+
+
+def _scope(strategy):
+    """Where a model is built and compiled: inside the strategy's scope, if there is one."""
+    return contextlib.nullcontext() if strategy is None else strategy.scope()
 
 
 def _finish(name: str, model, config: dict, history: dict, test_nll: float, seconds: float, folder) -> dict:
@@ -676,7 +768,7 @@ def _settings(name: str, fast: bool, epochs: int | None, config: dict | None):
 
 def _save(name: str, result: dict, folder: Path | None) -> None:
     """Write a run into ``folder`` (if any): weights with their manifest entry, history, and curve plot."""
-    if folder is None:
+    if folder is None or not distribute.is_chief():  # under the multiworker strategy, worker 0 writes
         return
     import keras
     from matplotlib.figure import Figure
@@ -776,6 +868,8 @@ def plot_history(name: str, ax=None, *, history: dict | None = None):
 
 MODELS = {
     "melody_lstm": train_melody_lstm,
+    "melody_lstm_small": functools.partial(train_melody_model, "melody_lstm_small"),
+    "melody_lstm_distilled": functools.partial(train_melody_model, "melody_lstm_distilled"),
     "melody_tcn": train_melody_tcn,
     "melody_transformer": train_melody_transformer,
     "frame_lstm": train_frame_lstm,
@@ -798,8 +892,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model", choices=sorted(MODELS))
     parser.add_argument("--fast", action="store_true", help="a tiny model for a few steps; writes nothing")
     parser.add_argument("--epochs", type=int, default=None, help="default: the model's own")
+    parser.add_argument("--output", type=Path, default=None, help="where to write (default: data/)")
+    parser.add_argument(
+        "--strategy",
+        choices=distribute.STRATEGIES,
+        default=None,
+        help="train under tf.distribute (see chapter 07)",
+    )
+    parser.add_argument(
+        "--cpu-devices", type=int, default=None, help="with --strategy mirrored: split the CPU into N devices"
+    )
     arguments = parser.parse_args(argv)
-    result = MODELS[arguments.model](fast=arguments.fast, epochs=arguments.epochs)
+    settings = {"fast": arguments.fast, "epochs": arguments.epochs, "folder": arguments.output}
+    if arguments.strategy is not None:
+        try:
+            inspect.signature(MODELS[arguments.model]).bind_partial(strategy=None)
+        except TypeError:
+            raise MusegenError(
+                f"{arguments.model} trains with Keras's fit, not the course's loop: it has no --strategy"
+            ) from None
+        # first: TensorFlow must not have set up its devices yet
+        settings["strategy"] = distribute.make_strategy(arguments.strategy, cpu_devices=arguments.cpu_devices)
+    elif arguments.cpu_devices is not None:
+        raise MusegenError("--cpu-devices splits the CPU for --strategy mirrored; give both")
+    result = MODELS[arguments.model](**settings)
     if "quality" in result:
         for name, row in result["quality"].items():
             within = row.get("within")

@@ -60,12 +60,17 @@ class Recipe:
     config: dict
     fast_config: dict
     epochs: int
+    teacher: str | None = None
+    """A shipped model whose next-token distributions are the training targets (distillation, chapter 07)."""
 
 
 _VAE_SIZES = {"latent": 32, "encoder_units": 128, "decoder_units": 256, "embedding": 64}
 _VAE_FAST_SIZES = {"latent": 8, "encoder_units": 16, "decoder_units": 16, "embedding": 8}
 _VAE_CURED = {"beta": 0.2, "free_bits": 0.25}  # beta < 1 and free bits keep the latent in use
 _PLAIN_ELBO = {"beta": 1.0, "free_bits": 0.0, "anneal_steps": 0}  # for chapter 02's collapsed twin
+
+_STUDENT_SIZES = {"units": 128, "n_layers": 1, "embedding": 32, "dropout": 0.1}
+_STUDENT_FAST_SIZES = {"units": 16, "n_layers": 1, "embedding": 8, "dropout": 0.1}
 
 _SATB_SIZES = {
     "embedding": 64,
@@ -90,6 +95,12 @@ RECIPES = {
         {"units": 256, "n_layers": 2, "embedding": 64, "dropout": 0.15},
         {"units": 16, "n_layers": 1, "embedding": 8, "dropout": 0.15},
         18,
+    ),
+    # chapter 07's students: under a quarter of the melody Transformer's parameters, trained alone and on
+    # the Transformer's distributions
+    "melody_lstm_small": Recipe("MelodyLSTM", _STUDENT_SIZES, _STUDENT_FAST_SIZES, 20),
+    "melody_lstm_distilled": Recipe(
+        "MelodyLSTM", _STUDENT_SIZES, _STUDENT_FAST_SIZES, 20, teacher="melody_transformer"
     ),
     "melody_tcn": Recipe(
         "MelodyTCN",
