@@ -41,7 +41,7 @@ STRATEGIES = ("mirrored", "multiworker")
 def make_strategy(name: str, *, cpu_devices: int | None = None):
     """A ``tf.distribute`` strategy by name; create it before any other TensorFlow work.
 
-    Taught in chapter 07, section 7 (scaling up).
+    Taught in chapter 07, section 6 (scaling up).
 
     Parameters
     ----------
@@ -107,7 +107,7 @@ def _check_tf_config() -> dict:
 def worker_config(addresses: list[str], index: int) -> str:
     """The ``TF_CONFIG`` of worker ``index`` in a cluster of workers at ``addresses`` (``"host:port"``).
 
-    Taught in chapter 07, section 7 (scaling up).
+    Taught in chapter 07, section 6 (scaling up).
 
     >>> worker_config(["10.0.0.1:12345", "10.0.0.2:12345"], 1)
     '{"cluster": {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]}, "task": {"type": "worker", "index": 1}}'
@@ -120,7 +120,7 @@ def worker_config(addresses: list[str], index: int) -> str:
 def is_chief() -> bool:
     """Whether this process writes the results: true unless ``TF_CONFIG`` makes it a worker other than 0.
 
-    Taught in chapter 07, section 7 (scaling up).
+    Taught in chapter 07, section 6 (scaling up).
     """
     text = os.environ.get("TF_CONFIG", "")
     if not text:
@@ -133,7 +133,7 @@ def replica_batches(strategy, x, y, weights):
     """One global batch split into equal shares, one per replica, as a distributed value that
     ``strategy.run`` (and Keras's train function) hands out: ``(x, y, weights)`` of each share.
 
-    Taught in chapter 07, section 7 (scaling up).
+    Taught in chapter 07, section 6 (scaling up).
 
     Every worker builds the same global batch (the course's batches come from a seeded shuffle) and keeps
     the shares of its own replicas. ``x`` may be a list of arrays (the infilling model's tokens and mask).

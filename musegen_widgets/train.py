@@ -32,6 +32,7 @@ from .errors import MusegenError
 __all__ = [
     "melody_batches",
     "teacher_distributions",
+    "fine_tune",
     "train_melody_model",
     "train_melody_lstm",
     "train_melody_tcn",
@@ -55,7 +56,7 @@ def melody_batches(
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Whole melodies in batches of similar length: inputs, next-token targets, and a 0/1 weight per step.
 
-    Taught in chapter 01, section 5 (training); ``soft_targets`` in chapter 07, section 5 (distillation).
+    Taught in chapter 01, section 5 (training); ``soft_targets`` in chapter 07, section 4 (distillation).
 
     Training on whole chorales from their first step, with padding masked out, matches how the model is
     scored (every token given all before it), unlike fixed windows that start mid-piece with no context.
@@ -112,6 +113,7 @@ def train_melody_model(
     config: dict | None = None,
     seed: int = 0,
     strategy=None,
+    augment: bool = True,
 ) -> dict:
     """Train ``melody_lstm``, ``melody_tcn`` or ``melody_transformer`` (:data:`~musegen_widgets.models.RECIPES`) on melody tokens in
     every key.
@@ -122,6 +124,11 @@ def train_melody_model(
     last epoch. Early stopping keeps the weights with the best NLL on the valid split; the test split is
     scored once, at the end. In ``fast`` mode a tiny model trains on a few melodies for two short epochs
     and nothing is written unless ``folder`` is given.
+
+    ``augment=False`` trains on the melodies in their own keys only (chapter 07, section 5, measures what
+    the transpositions are worth); a recipe with a ``teacher`` trains on the teacher's distributions
+    (:func:`teacher_distributions`, chapter 07, section 4); under a ``strategy`` each batch is shared among
+    its replicas (:mod:`~musegen_widgets.distribute`, chapter 07, section 6).
     """
     import keras
 
@@ -134,7 +141,7 @@ def train_melody_model(
     valid = data.load_melodies("valid")
     if fast:
         train, valid = train[:8], valid[:4]
-    augmented = data.augmented(train)
+    augmented = data.augmented(train) if augment else list(train)
     soft_targets = None
     if recipe.teacher is not None:
         soft_targets = teacher_distributions(models.load_pretrained(recipe.teacher), augmented)
@@ -166,7 +173,7 @@ def train_melody_model(
 def teacher_distributions(teacher, melodies, *, batch_size: int = 16) -> list[np.ndarray]:
     """The teacher's next-token distribution at every step of every melody: the targets of distillation.
 
-    Taught in chapter 07, section 5 (distillation).
+    Taught in chapter 07, section 4 (distillation).
 
     Returns one ``(len(melody) - 1, vocab)`` float32 array per melody: row ``t`` is the teacher's
     probability of each token at step ``t + 1`` given steps ``0..t``, as :func:`melody_batches` takes them
@@ -187,6 +194,58 @@ def teacher_distributions(teacher, melodies, *, batch_size: int = 16) -> list[np
         for row, i in enumerate(chosen):
             distributions[i] = np.exp(log_softmax(logits[row, : len(melodies[i]) - 1])).astype(np.float32)
     return distributions
+
+
+def fine_tune(
+    model, *, masks=None, epochs: int = 1, peak: float = 5e-4, fast: bool = False, seed: int = 0
+) -> list[float]:
+    """Train a trained melody model further on the training melodies in every key, holding the weights that
+    ``masks`` zero at zero; returns the training loss of each epoch.
+
+    Taught in chapter 07, section 3 (pruning).
+
+    Parameters
+    ----------
+    model
+        A melody model (``load_pretrained("melody_tcn")``), changed in place.
+    masks
+        One 0/1 array or ``None`` per weight of ``model.get_weights()``
+        (:func:`~musegen_widgets.compression.magnitude_masks`): after every update each masked weight is
+        multiplied by its mask again, so pruned weights stay zero.
+    epochs, peak
+        How long, and the learning rate's peak (warm-up and cosine as in every course training; smaller
+        than a training's from scratch, so as not to undo what the model knows).
+    fast
+        A few melodies only (CI's fast mode).
+    """
+    import keras
+
+    train = data.load_melodies("train")
+    if fast:
+        train = train[:8]
+    augmented = data.augmented(train)
+    keras.utils.set_random_seed(seed)
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            learning_rate=learning_rate_schedule(_n_batches(augmented, 32), epochs, peak=peak),
+            weight_decay=1e-4,
+            clipnorm=1.0,
+        ),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    held = [(v, m) for v, m in zip(model.weights, masks or []) if m is not None]
+    losses = []
+    for epoch in range(epochs):
+        batches = melody_batches(augmented, batch_size=32, seed=seed + epoch)
+        progress = keras.utils.Progbar(len(batches), stateful_metrics=["loss"])
+        epoch_losses = []
+        for x, y, w in batches:
+            epoch_losses.append(_train_on_batch(model, x, y, w) * w.size / w.sum())
+            for variable, mask in held:
+                variable.assign(variable.numpy() * mask)
+            progress.add(1, values=[("loss", np.mean(epoch_losses[-20:]))])
+        losses.append(float(np.mean(epoch_losses)))
+    return losses
 
 
 def frame_batches(sequences, batch_size: int, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -680,7 +739,7 @@ def _fit(
 def _train_on_batch(model, x, y, weights) -> float:
     """One update on one global batch; Keras's training loss (mean over every position, padding included).
 
-    Under a ``tf.distribute`` strategy of several replicas (chapter 07, section 7), each replica takes its
+    Under a ``tf.distribute`` strategy of several replicas (chapter 07, section 6), each replica takes its
     share of the batch (:func:`~musegen_widgets.distribute.replica_batches`) and runs Keras's own
     ``train_step`` on it; the optimizer adds the replicas' gradients. (``train_on_batch`` would hand every
     replica the whole batch: the same update, at ``n`` times the work.)

@@ -103,7 +103,7 @@ def test_two_workers_on_this_machine_train_together_and_write_one_set_of_weights
             )
         )
     outputs = [worker.communicate(timeout=300) for worker in workers]
-    for worker, (out, err) in zip(workers, outputs):
+    for worker, (_, err) in zip(workers, outputs):
         assert worker.returncode == 0, err[-3000:]
     # both workers ended with the same model: the same valid NLL, printed by each
     scores = [next(line for line in out.splitlines() if line.startswith("best epoch")) for out, _ in outputs]
