@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_bad_files  # noqa: E402
+import bench_efficiency  # noqa: E402
 import bench_gan  # noqa: E402
 import bench_infill  # noqa: E402
 import bench_metrics  # noqa: E402
@@ -101,6 +102,7 @@ def main() -> None:
     bench_gan.main()
     bench_metrics.main()
     bench_bad_files.main()
+    bench_efficiency.main()
     bench_notebooks.main()
     write_table()  # before the slow CI run, so that a failure there loses none of the figures
     if arguments.ci:

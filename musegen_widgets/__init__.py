@@ -35,6 +35,12 @@ One module per concept, each taught in a chapter of the course:
     listening test's statistics (chapters 01 and 04).
 ``generators``
     Every melody and four-voice source of the course behind one call, for chapter 04's tables.
+``compression``
+    int8 weights and magnitude pruning (chapter 07).
+``efficiency``
+    Multiply-adds, latency, and a real int8 runtime (chapter 07).
+``distribute``
+    The course's training loop on several devices and machines with ``tf.distribute`` (chapter 07).
 
 Importing the package is cheap: music21, verovio, matplotlib and TensorFlow load only when a function
 needs them.

@@ -9,6 +9,8 @@ name                model                                                  chapt
 ``melody_lstm``     :class:`~musegen_widgets.models.melody_lstm.MelodyLSTM`  01
 ``melody_tcn``      :class:`~musegen_widgets.models.melody_tcn.MelodyTCN`    01
 ``melody_transformer``  :class:`~musegen_widgets.models.melody_transformer.MelodyTransformer`  05
+``melody_lstm_small``  a one-layer LSTM, a quarter of the Transformer's size     07
+``melody_lstm_distilled``  the same, trained on the Transformer's distributions  07
 ``frame_lstm``      :class:`~musegen_widgets.models.frames.FrameLSTM`        01
 ``melody_vae``      :class:`~musegen_widgets.models.melody_vae.MelodyVAE`    02
 ``melody_vae_collapsed``  the same VAE trained on the plain ELBO (collapsed)  02
