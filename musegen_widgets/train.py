@@ -126,7 +126,8 @@ def train_melody_model(
     and nothing is written unless ``folder`` is given.
 
     ``augment=False`` trains on the melodies in their own keys only (chapter 07, section 5, measures what
-    the transpositions are worth); a recipe with a ``teacher`` trains on the teacher's distributions
+    the transpositions are worth); a recipe with ``teachers`` trains on their averaged distributions, mixed with the token that came
+    in the share ``teacher_weight``
     (:func:`teacher_distributions`, chapter 07, section 4); under a ``strategy`` each batch is shared among
     its replicas (:mod:`~musegen_widgets.distribute`, chapter 07, section 6).
     """
@@ -143,8 +144,13 @@ def train_melody_model(
         train, valid = train[:8], valid[:4]
     augmented = data.augmented(train) if augment else list(train)
     soft_targets = None
-    if recipe.teacher is not None:
-        soft_targets = teacher_distributions(models.load_pretrained(recipe.teacher), augmented)
+    if recipe.teachers:
+        teacher = models.Ensemble([models.load_pretrained(t) for t in recipe.teachers])
+        soft_targets = [
+            recipe.teacher_weight * p
+            + (1 - recipe.teacher_weight) * np.eye(len(p[0]), dtype=np.float32)[m[1:]]
+            for p, m in zip(teacher_distributions(teacher, augmented), augmented)
+        ]
     steps_per_epoch = _n_batches(augmented, batch_size=32)
     with _scope(strategy):
         model = getattr(models, recipe.model_class)(**config)
@@ -175,7 +181,8 @@ def teacher_distributions(teacher, melodies, *, batch_size: int = 16) -> list[np
 
     Taught in chapter 07, section 4 (distillation).
 
-    Returns one ``(len(melody) - 1, vocab)`` float32 array per melody: row ``t`` is the teacher's
+    ``teacher`` is any course sequence model, or a :class:`~musegen_widgets.models.ensemble.Ensemble` of
+    them. Returns one ``(len(melody) - 1, vocab)`` float32 array per melody: row ``t`` is the
     probability of each token at step ``t + 1`` given steps ``0..t``, as :func:`melody_batches` takes them
     in ``soft_targets``. Trained on these instead of the one token that came, the student learns from every
     alternative the teacher thought likely (Hinton et al. 2015, "Distilling the knowledge in a neural
@@ -197,7 +204,7 @@ def teacher_distributions(teacher, melodies, *, batch_size: int = 16) -> list[np
 
 
 def fine_tune(
-    model, *, masks=None, epochs: int = 1, peak: float = 5e-4, fast: bool = False, seed: int = 0
+    model, *, masks=None, epochs: int = 1, peak: float = 2e-4, fast: bool = False, seed: int = 0
 ) -> list[float]:
     """Train a trained melody model further on the training melodies in every key, holding the weights that
     ``masks`` zero at zero; returns the training loss of each epoch.
@@ -213,8 +220,9 @@ def fine_tune(
         (:func:`~musegen_widgets.compression.magnitude_masks`): after every update each masked weight is
         multiplied by its mask again, so pruned weights stay zero.
     epochs, peak
-        How long, and the learning rate's peak (warm-up and cosine as in every course training; smaller
-        than a training's from scratch, so as not to undo what the model knows).
+        How long, and the learning rate at the start, from which a cosine takes it down to 2 % of it by the
+        end: no warm-up, and a peak 25 times smaller than a training's from scratch, so as not to undo what
+        the model knows.
     fast
         A few melodies only (CI's fast mode).
     """
@@ -227,11 +235,14 @@ def fine_tune(
     keras.utils.set_random_seed(seed)
     model.compile(
         optimizer=keras.optimizers.AdamW(
-            learning_rate=learning_rate_schedule(_n_batches(augmented, 32), epochs, peak=peak),
+            learning_rate=keras.optimizers.schedules.CosineDecay(
+                peak, decay_steps=epochs * _n_batches(augmented, 32), alpha=0.02
+            ),
             weight_decay=1e-4,
             clipnorm=1.0,
         ),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=False,  # an XLA compile per batch shape costs more memory than one epoch saves in time
     )
     held = [(v, m) for v, m in zip(model.weights, masks or []) if m is not None]
     losses = []
@@ -927,8 +938,8 @@ def plot_history(name: str, ax=None, *, history: dict | None = None):
 
 MODELS = {
     "melody_lstm": train_melody_lstm,
-    "melody_lstm_small": functools.partial(train_melody_model, "melody_lstm_small"),
-    "melody_lstm_distilled": functools.partial(train_melody_model, "melody_lstm_distilled"),
+    "melody_transformer_small": functools.partial(train_melody_model, "melody_transformer_small"),
+    "melody_transformer_distilled": functools.partial(train_melody_model, "melody_transformer_distilled"),
     "melody_tcn": train_melody_tcn,
     "melody_transformer": train_melody_transformer,
     "frame_lstm": train_frame_lstm,
@@ -942,6 +953,14 @@ MODELS = {
     "chorale_infill": train_chorale_infill,
 }
 """Name -> the function that trains it (``python -m musegen_widgets.train NAME``)."""
+
+
+def _takes(function, keyword: str) -> bool:
+    try:
+        inspect.signature(function).bind_partial(**{keyword: None})
+    except TypeError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -961,15 +980,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cpu-devices", type=int, default=None, help="with --strategy mirrored: split the CPU into N devices"
     )
+    parser.add_argument(
+        "--own-keys",
+        action="store_true",
+        help="melody models: the melodies in their own keys only, no transpositions (see chapter 07)",
+    )
     arguments = parser.parse_args(argv)
     settings = {"fast": arguments.fast, "epochs": arguments.epochs, "folder": arguments.output}
+    if arguments.own_keys:
+        if not _takes(MODELS[arguments.model], "augment"):
+            raise MusegenError(f"{arguments.model} is not a melody model: it has no --own-keys")
+        settings["augment"] = False
     if arguments.strategy is not None:
-        try:
-            inspect.signature(MODELS[arguments.model]).bind_partial(strategy=None)
-        except TypeError:
+        if not _takes(MODELS[arguments.model], "strategy"):
             raise MusegenError(
                 f"{arguments.model} trains with Keras's fit, not the course's loop: it has no --strategy"
-            ) from None
+            )
         # first: TensorFlow must not have set up its devices yet
         settings["strategy"] = distribute.make_strategy(arguments.strategy, cpu_devices=arguments.cpu_devices)
     elif arguments.cpu_devices is not None:

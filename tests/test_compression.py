@@ -4,6 +4,7 @@ from musegen_widgets import compression, data, efficiency, models, train
 from musegen_widgets.encoding import VOCAB_SIZE
 from musegen_widgets.errors import MusegenError
 from musegen_widgets.metrics import sequence_nll
+from musegen_widgets.numerics import log_softmax
 
 import numpy as np
 import pytest
@@ -131,3 +132,20 @@ def test_the_lstm_step_on_litert_computes_what_the_numpy_stepper_computes():
     assert exact.model_bytes >= 3.5 * small.model_bytes
     with pytest.raises(MusegenError, match="MelodyLSTM"):
         efficiency.litert_lstm_step(models.load_pretrained("melody_tcn"), int8=True)
+
+
+def test_an_ensemble_averages_its_members_probabilities():
+    melodies = data.load_melodies("valid")[:3]
+    members = [models.load_pretrained("melody_transformer"), models.load_pretrained("melody_tcn")]
+    ensemble = models.Ensemble(members)
+    assert ensemble.count_params() == sum(m.count_params() for m in members)
+    tokens = np.stack([m[:64] for m in melodies]).astype(np.int32)
+    probabilities = np.exp(ensemble(tokens))
+    each = [np.exp(log_softmax(np.asarray(m(tokens), dtype=np.float64))) for m in members]
+    assert np.allclose(probabilities, (each[0] + each[1]) / 2, atol=1e-6)
+    assert np.allclose(probabilities.sum(axis=-1), 1, atol=1e-6)
+    # log is concave: a mixture's surprise is at most its members' average surprise
+    scores = [sequence_nll(m, melodies) for m in members]
+    assert sequence_nll(ensemble, melodies) <= np.mean(scores)
+    with pytest.raises(MusegenError, match="at least one member"):
+        models.Ensemble([])

@@ -140,3 +140,9 @@ def test_the_command_line_refuses_a_strategy_for_models_trained_by_fit():
     done = _python("-m", "musegen_widgets.train", "melody_vae", "--fast", "--strategy", "mirrored")
     assert done.returncode == 1
     assert "has no --strategy" in done.stderr
+
+
+def test_the_command_line_refuses_own_keys_for_models_that_are_not_melody_models():
+    done = _python("-m", "musegen_widgets.train", "chorale_gan", "--fast", "--own-keys")
+    assert done.returncode == 1
+    assert "has no --own-keys" in done.stderr

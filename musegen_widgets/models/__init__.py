@@ -9,8 +9,8 @@ name                model                                                  chapt
 ``melody_lstm``     :class:`~musegen_widgets.models.melody_lstm.MelodyLSTM`  01
 ``melody_tcn``      :class:`~musegen_widgets.models.melody_tcn.MelodyTCN`    01
 ``melody_transformer``  :class:`~musegen_widgets.models.melody_transformer.MelodyTransformer`  05
-``melody_lstm_small``  a one-layer LSTM, a quarter of the Transformer's size     07
-``melody_lstm_distilled``  the same, trained on the Transformer's distributions  07
+``melody_transformer_small``  the same, a fifth of the size                       07
+``melody_transformer_distilled``  the small one, trained on the ensemble of the Transformer and the TCN  07
 ``frame_lstm``      :class:`~musegen_widgets.models.frames.FrameLSTM`        01
 ``melody_vae``      :class:`~musegen_widgets.models.melody_vae.MelodyVAE`    02
 ``melody_vae_collapsed``  the same VAE trained on the plain ELBO (collapsed)  02
@@ -20,7 +20,8 @@ name                model                                                  chapt
 ``chorale_infill``  :class:`~musegen_widgets.models.chorale_infill.ChoraleInfill`  06
 ==================  =====================================================  ==========
 
-The model classes are importable from here (``models.MelodyLSTM``) and are loaded on first use.
+The model classes are importable from here (``models.MelodyLSTM``) and are loaded on first use;
+:class:`~musegen_widgets.models.ensemble.Ensemble` averages the distributions of several (chapter 07).
 
 Reproduce a model's weights with ``python -m musegen_widgets.train NAME``.
 """
@@ -47,6 +48,7 @@ __all__ = [
     "MelodyVAE",
     "ChoraleGAN",
     "ChoraleInfill",
+    "Ensemble",
 ]
 
 
@@ -62,8 +64,12 @@ class Recipe:
     config: dict
     fast_config: dict
     epochs: int
-    teacher: str | None = None
-    """A shipped model whose next-token distributions are the training targets (distillation, chapter 07)."""
+    teachers: tuple[str, ...] = ()
+    """Shipped models whose averaged next-token distributions are the training targets (distillation,
+    chapter 07)."""
+    teacher_weight: float = 1.0
+    """The teachers' share of each target; the rest is the token that came (Hinton et al. 2015's weighted
+    sum of the two cross-entropies)."""
 
 
 _VAE_SIZES = {"latent": 32, "encoder_units": 128, "decoder_units": 256, "embedding": 64}
@@ -71,8 +77,22 @@ _VAE_FAST_SIZES = {"latent": 8, "encoder_units": 16, "decoder_units": 16, "embed
 _VAE_CURED = {"beta": 0.2, "free_bits": 0.25}  # beta < 1 and free bits keep the latent in use
 _PLAIN_ELBO = {"beta": 1.0, "free_bits": 0.0, "anneal_steps": 0}  # for chapter 02's collapsed twin
 
-_STUDENT_SIZES = {"units": 128, "n_layers": 1, "embedding": 32, "dropout": 0.1}
-_STUDENT_FAST_SIZES = {"units": 16, "n_layers": 1, "embedding": 8, "dropout": 0.1}
+_SMALL_TRANSFORMER = {
+    "embedding": 48,
+    "n_layers": 2,
+    "heads": 4,
+    "feed_forward": 192,
+    "max_distance": 256,
+    "dropout": 0.1,
+}
+_SMALL_TRANSFORMER_FAST = {
+    "embedding": 16,
+    "n_layers": 1,
+    "heads": 2,
+    "feed_forward": 32,
+    "max_distance": 32,
+    "dropout": 0.1,
+}
 
 _SATB_SIZES = {
     "embedding": 64,
@@ -98,12 +118,6 @@ RECIPES = {
         {"units": 16, "n_layers": 1, "embedding": 8, "dropout": 0.15},
         18,
     ),
-    # chapter 07's students: under a quarter of the melody Transformer's parameters, trained alone and on
-    # the Transformer's distributions
-    "melody_lstm_small": Recipe("MelodyLSTM", _STUDENT_SIZES, _STUDENT_FAST_SIZES, 20),
-    "melody_lstm_distilled": Recipe(
-        "MelodyLSTM", _STUDENT_SIZES, _STUDENT_FAST_SIZES, 20, teacher="melody_transformer"
-    ),
     "melody_tcn": Recipe(
         "MelodyTCN",
         {"channels": 64, "kernel_size": 3, "dilations": [1, 2, 4, 8, 16, 32] * 2, "dropout": 0.2},
@@ -122,6 +136,17 @@ RECIPES = {
         },
         {"embedding": 16, "n_layers": 1, "heads": 2, "feed_forward": 32, "max_distance": 32, "dropout": 0.1},
         10,
+    ),
+    # chapter 07's students: a fifth of the Transformer's size, trained alone and on the distributions of
+    # the ensemble of the two best melody models
+    "melody_transformer_small": Recipe("MelodyTransformer", _SMALL_TRANSFORMER, _SMALL_TRANSFORMER_FAST, 12),
+    "melody_transformer_distilled": Recipe(
+        "MelodyTransformer",
+        _SMALL_TRANSFORMER,
+        _SMALL_TRANSFORMER_FAST,
+        12,
+        teachers=("melody_transformer", "melody_tcn"),
+        teacher_weight=0.5,
     ),
     "frame_lstm": Recipe(
         "FrameLSTM",
@@ -185,6 +210,7 @@ _MODULES = {
     "MelodyVAE": ".melody_vae",
     "ChoraleGAN": ".chorale_gan",
     "ChoraleInfill": ".chorale_infill",
+    "Ensemble": ".ensemble",
 }
 
 
