@@ -126,7 +126,7 @@ def train_melody_model(
     and nothing is written unless ``folder`` is given.
 
     ``augment=False`` trains on the melodies in their own keys only (chapter 07, section 5, measures what
-    the transpositions are worth); a recipe with ``teachers`` trains on their averaged distributions, mixed with the token that came
+    the transpositions are worth) and writes only to a ``folder`` given; a recipe with ``teachers`` trains on their averaged distributions, mixed with the token that came
     in the share ``teacher_weight``
     (:func:`teacher_distributions`, chapter 07, section 4); under a ``strategy`` each batch is shared among
     its replicas (:mod:`~musegen_widgets.distribute`, chapter 07, section 6).
@@ -173,7 +173,8 @@ def train_melody_model(
         unit="nats per 16th step",
     )
     test_nll = sequence_nll(model, data.load_melodies("test"))
-    return _finish(name, model, config, history, test_nll, seconds, _destination(folder, fast))
+    # a run off the recipe (own keys only) never replaces the shipped weights unless sent there
+    return _finish(name, model, config, history, test_nll, seconds, _destination(folder, fast or not augment))
 
 
 def teacher_distributions(teacher, melodies, *, batch_size: int = 16) -> list[np.ndarray]:
