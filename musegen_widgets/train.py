@@ -33,6 +33,7 @@ __all__ = [
     "melody_batches",
     "teacher_distributions",
     "fine_tune",
+    "prune_and_fine_tune",
     "train_melody_model",
     "train_melody_lstm",
     "train_melody_tcn",
@@ -258,6 +259,38 @@ def fine_tune(
             progress.add(1, values=[("loss", np.mean(epoch_losses[-20:]))])
         losses.append(float(np.mean(epoch_losses)))
     return losses
+
+
+def prune_and_fine_tune(
+    name: str, fractions, *, epochs: int = 1, fast: bool = False, seed: int = 0
+) -> dict[str, list[float]]:
+    """Prune a shipped melody model to each fraction of its weights, fine-tune it, and score it before and after.
+
+    Taught in chapter 07, section 3 (pruning).
+
+    For each fraction (from the same dense weights each time): :func:`~musegen_widgets.compression.magnitude_masks`
+    zeroes that fraction of every matrix, the held-out NLL is measured, :func:`fine_tune` trains the rest
+    for ``epochs``, and the held-out NLL is measured again. Returns lists under ``fraction``, ``pruned``,
+    ``fine_tuned`` (nats per step) and ``sparsity`` (the share of zeros among all matrix weights).
+    ``python -m musegen_widgets.train NAME --prune 0.5 0.9`` runs it in a process of its own (the chapter
+    does: TensorFlow keeps the graphs of a training in the memory of the process that ran it).
+    """
+    from . import compression, models
+    from .metrics import sequence_nll
+
+    model = models.load_pretrained(name)
+    dense = model.get_weights()
+    test = data.load_melodies("test")
+    sweep: dict[str, list[float]] = {"fraction": [], "pruned": [], "fine_tuned": [], "sparsity": []}
+    for fraction in fractions:
+        masks = compression.magnitude_masks(dense, fraction)
+        model.set_weights([w * m if m is not None else w for w, m in zip(dense, masks)])
+        sweep["fraction"].append(float(fraction))
+        sweep["pruned"].append(sequence_nll(model, test))
+        fine_tune(model, masks=masks, epochs=epochs, fast=fast, seed=seed)
+        sweep["fine_tuned"].append(sequence_nll(model, test))
+        sweep["sparsity"].append(compression.sparsity(model.get_weights()))
+    return sweep
 
 
 def frame_batches(sequences, batch_size: int, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -964,6 +997,23 @@ def _takes(function, keyword: str) -> bool:
     return True
 
 
+def _prune_command(arguments) -> int:
+    if not _takes(MODELS[arguments.model], "augment"):
+        raise MusegenError(f"{arguments.model} is not a melody model: it has no --prune")
+    if not all(0 <= fraction < 1 for fraction in arguments.prune):
+        raise MusegenError(f"--prune takes fractions from 0 up to (not including) 1, got {arguments.prune}")
+    sweep = prune_and_fine_tune(
+        arguments.model, arguments.prune, epochs=arguments.epochs or 1, fast=arguments.fast
+    )
+    for fraction, pruned, fine_tuned in zip(sweep["fraction"], sweep["pruned"], sweep["fine_tuned"]):
+        print(f"{fraction:4.0%} pruned: held-out NLL {pruned:.4f}, after fine-tuning {fine_tuned:.4f}")
+    if arguments.output is not None:
+        arguments.output.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(sweep, indent=1) + "\n"
+        files.write_atomically(arguments.output / f"{arguments.model}.pruning.json", text.encode())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Train a model of the course and write its weights to data/."
@@ -986,7 +1036,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="melody models: the melodies in their own keys only, no transpositions (see chapter 07)",
     )
+    parser.add_argument(
+        "--prune",
+        type=float,
+        nargs="+",
+        metavar="FRACTION",
+        help="melody models: prune the shipped weights to each fraction and fine-tune (see chapter 07); "
+        "with --output, writes NAME.pruning.json there",
+    )
     arguments = parser.parse_args(argv)
+    if arguments.prune is not None:
+        return _prune_command(arguments)
     settings = {"fast": arguments.fast, "epochs": arguments.epochs, "folder": arguments.output}
     if arguments.own_keys:
         if not _takes(MODELS[arguments.model], "augment"):

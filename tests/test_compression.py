@@ -1,5 +1,9 @@
 """Chapter 07's tools: int8 weights, magnitude pruning, distillation targets, and what a model costs."""
 
+import json
+import subprocess
+import sys
+
 from musegen_widgets import compression, data, efficiency, models, train
 from musegen_widgets.encoding import VOCAB_SIZE
 from musegen_widgets.errors import MusegenError
@@ -149,3 +153,22 @@ def test_an_ensemble_averages_its_members_probabilities():
     assert sequence_nll(ensemble, melodies) <= np.mean(scores)
     with pytest.raises(MusegenError, match="at least one member"):
         models.Ensemble([])
+
+
+def test_the_pruning_sweep_runs_in_a_process_of_its_own_and_writes_its_results(tmp_path):
+    command = [sys.executable, "-m", "musegen_widgets.train", "melody_tcn", "--prune", "0.5", "--fast"]
+    done = subprocess.run([*command, "--output", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "50% pruned: held-out NLL" in done.stdout
+    sweep = json.loads((tmp_path / "melody_tcn.pruning.json").read_text())
+    assert sweep["fraction"] == [0.5]
+    assert sweep["sparsity"][0] == pytest.approx(0.5, abs=0.01)
+    assert sweep["pruned"][0] > 0 and sweep["fine_tuned"][0] > 0
+    for bad, message in [
+        (["melody_tcn", "--prune", "1.5"], "up to"),
+        (["chorale_gan", "--prune", "0.5"], "no --prune"),
+    ]:
+        refused = subprocess.run(
+            [sys.executable, "-m", "musegen_widgets.train", *bad], capture_output=True, text=True, timeout=60
+        )
+        assert refused.returncode == 1 and message in refused.stderr
