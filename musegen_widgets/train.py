@@ -127,8 +127,8 @@ def train_melody_model(
     and nothing is written unless ``folder`` is given.
 
     ``augment=False`` trains on the melodies in their own keys only (chapter 07, section 5, measures what
-    the transpositions are worth) and writes only to a ``folder`` given; a recipe with ``teachers`` trains on their averaged distributions, mixed with the token that came
-    in the share ``teacher_weight``
+    the transpositions are worth) and writes only to a ``folder`` given; a recipe with ``teachers`` trains
+    on their averaged distributions mixed with the token that came, the teachers' share ``teacher_weight``
     (:func:`teacher_distributions`, chapter 07, section 4); under a ``strategy`` each batch is shared among
     its replicas (:mod:`~musegen_widgets.distribute`, chapter 07, section 6).
     """
