@@ -26,12 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from . import data, distribute, files
-from .encoding import HOLD
+from .encoding import HOLD, VOCAB_SIZE
 from .errors import MusegenError
 
 __all__ = [
     "melody_batches",
     "teacher_distributions",
+    "transfer_melodies",
     "fine_tune",
     "prune_and_fine_tune",
     "train_melody_model",
@@ -128,8 +129,9 @@ def train_melody_model(
 
     ``augment=False`` trains on the melodies in their own keys only (chapter 07, section 5, measures what
     the transpositions are worth) and writes only to a ``folder`` given; a recipe with ``teachers`` trains
-    on their averaged distributions mixed with the token that came, the teachers' share ``teacher_weight``
-    (:func:`teacher_distributions`, chapter 07, section 4); under a ``strategy`` each batch is shared among
+    on their averaged distributions mixed with the token that came, the teachers' share ``teacher_weight``,
+    and with ``transfer_set`` also on melodies the teachers write themselves (:func:`teacher_distributions`,
+    :func:`transfer_melodies`, chapter 07, section 4); under a ``strategy`` each batch is shared among
     its replicas (:mod:`~musegen_widgets.distribute`, chapter 07, section 6).
     """
     import keras
@@ -149,9 +151,16 @@ def train_melody_model(
         teacher = models.Ensemble([models.load_pretrained(t) for t in recipe.teachers])
         soft_targets = [
             recipe.teacher_weight * p
-            + (1 - recipe.teacher_weight) * np.eye(len(p[0]), dtype=np.float32)[m[1:]]
+            + (1 - recipe.teacher_weight) * np.eye(VOCAB_SIZE, dtype=np.float32)[m[1:]]
             for p, m in zip(teacher_distributions(teacher, augmented), augmented)
         ]
+        if recipe.transfer_set:
+            chosen = np.random.default_rng(seed).choice(
+                len(augmented), round(recipe.transfer_set * len(augmented)), replace=False
+            )
+            transfer = transfer_melodies(teacher, [augmented[i] for i in sorted(chosen)], seed=seed)
+            augmented = augmented + transfer  # Bach's melodies, then the teachers' own
+            soft_targets += teacher_distributions(teacher, transfer)
     steps_per_epoch = _n_batches(augmented, batch_size=32)
     with _scope(strategy):
         model = getattr(models, recipe.model_class)(**config)
@@ -203,6 +212,30 @@ def teacher_distributions(teacher, melodies, *, batch_size: int = 16) -> list[np
         for row, i in enumerate(chosen):
             distributions[i] = np.exp(log_softmax(logits[row, : len(melodies[i]) - 1])).astype(np.float32)
     return distributions
+
+
+def transfer_melodies(teacher, melodies, *, seed: int = 0) -> list[np.ndarray]:
+    """Melodies the teacher writes itself, one per melody of ``melodies``: the same first token, the same length.
+
+    Taught in chapter 07, section 4 (distillation).
+
+    On the melodies it was trained on, a teacher is surer than it has any right to be (it has seen them),
+    so its distributions there say little more than the tokens that came. On melodies of its own it
+    shows what it really believes at every step: labelled by :func:`teacher_distributions`, they are the
+    *transfer set* of Bucilă, Caruana & Niculescu-Mizil (2006, "Model compression"), who taught a small
+    network an ensemble this way. ``teacher`` needs a ``stepper()`` (any course melody model, or a
+    :class:`~musegen_widgets.models.ensemble.Ensemble`).
+    """
+    import keras
+
+    from .sampling import sample
+
+    progress = keras.utils.Progbar(len(melodies), unit_name="melody")
+    written = []
+    for i, melody in enumerate(melodies):
+        written.append(sample(teacher, steps=len(melody), seed=seed * 1_000_003 + i, primer=melody[:1]))
+        progress.add(1)
+    return written
 
 
 def fine_tune(
@@ -989,17 +1022,16 @@ MODELS = {
 """Name -> the function that trains it (``python -m musegen_widgets.train NAME``)."""
 
 
-def _takes(function, keyword: str) -> bool:
+def _refuse_unless_it_takes(name: str, keyword: str, option: str, reason: str) -> None:
+    """Raise unless the training function of ``name`` takes ``keyword``, which ``option`` sets."""
     try:
-        inspect.signature(function).bind_partial(**{keyword: None})
+        inspect.signature(MODELS[name]).bind_partial(**{keyword: None})
     except TypeError:
-        return False
-    return True
+        raise MusegenError(f"{name} {reason}: it has no {option}") from None
 
 
 def _prune_command(arguments) -> int:
-    if not _takes(MODELS[arguments.model], "augment"):
-        raise MusegenError(f"{arguments.model} is not a melody model: it has no --prune")
+    _refuse_unless_it_takes(arguments.model, "augment", "--prune", "is not a melody model")
     if not all(0 <= fraction < 1 for fraction in arguments.prune):
         raise MusegenError(f"--prune takes fractions from 0 up to (not including) 1, got {arguments.prune}")
     sweep = prune_and_fine_tune(
@@ -1008,7 +1040,6 @@ def _prune_command(arguments) -> int:
     for fraction, pruned, fine_tuned in zip(sweep["fraction"], sweep["pruned"], sweep["fine_tuned"]):
         print(f"{fraction:4.0%} pruned: held-out NLL {pruned:.4f}, after fine-tuning {fine_tuned:.4f}")
     if arguments.output is not None:
-        arguments.output.mkdir(parents=True, exist_ok=True)
         text = json.dumps(sweep, indent=1) + "\n"
         files.write_atomically(arguments.output / f"{arguments.model}.pruning.json", text.encode())
     return 0
@@ -1045,18 +1076,21 @@ def main(argv: list[str] | None = None) -> int:
         "with --output, writes NAME.pruning.json there",
     )
     arguments = parser.parse_args(argv)
+    if arguments.output is not None:  # now, not after an hour of training
+        try:
+            arguments.output.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise MusegenError(f"cannot write there ({error.strerror})", arguments.output) from None
     if arguments.prune is not None:
         return _prune_command(arguments)
     settings = {"fast": arguments.fast, "epochs": arguments.epochs, "folder": arguments.output}
     if arguments.own_keys:
-        if not _takes(MODELS[arguments.model], "augment"):
-            raise MusegenError(f"{arguments.model} is not a melody model: it has no --own-keys")
+        _refuse_unless_it_takes(arguments.model, "augment", "--own-keys", "is not a melody model")
         settings["augment"] = False
     if arguments.strategy is not None:
-        if not _takes(MODELS[arguments.model], "strategy"):
-            raise MusegenError(
-                f"{arguments.model} trains with Keras's fit, not the course's loop: it has no --strategy"
-            )
+        _refuse_unless_it_takes(
+            arguments.model, "strategy", "--strategy", "trains with Keras's fit, not the course's loop"
+        )
         # first: TensorFlow must not have set up its devices yet
         settings["strategy"] = distribute.make_strategy(arguments.strategy, cpu_devices=arguments.cpu_devices)
     elif arguments.cpu_devices is not None:

@@ -155,18 +155,46 @@ def test_an_ensemble_averages_its_members_probabilities():
         models.Ensemble([])
 
 
+def test_the_ensembles_stepper_gives_what_the_ensemble_gives_at_each_step():
+    ensemble = models.Ensemble(
+        [models.load_pretrained("melody_transformer"), models.load_pretrained("melody_tcn")]
+    )
+    melody = data.load_melodies("valid")[0][:48]
+    stepper = ensemble.stepper()
+    stepped = np.array([stepper.feed(int(t)) for t in melody])
+    assert np.allclose(stepped, ensemble(melody[None].astype(np.int32))[0], atol=1e-4)
+
+
+def test_the_transfer_set_is_the_teachers_own_melodies_one_per_melody():
+    teacher = models.load_pretrained("melody_tcn")
+    melodies = [m[:40] for m in data.load_melodies("valid")[:3]]
+    written = train.transfer_melodies(teacher, melodies, seed=1)
+    assert [len(w) for w in written] == [len(m) for m in melodies]
+    assert [w[0] for w in written] == [m[0] for m in melodies]
+    assert not any(np.array_equal(w, m) for w, m in zip(written, melodies))  # its own, not Bach's
+    assert all(
+        np.array_equal(a, b) for a, b in zip(written, train.transfer_melodies(teacher, melodies, seed=1))
+    )
+    assert not all(
+        np.array_equal(a, b) for a, b in zip(written, train.transfer_melodies(teacher, melodies, seed=2))
+    )
+
+
 def test_the_pruning_sweep_runs_in_a_process_of_its_own_and_writes_its_results(tmp_path):
     command = [sys.executable, "-m", "musegen_widgets.train", "melody_tcn", "--prune", "0.5", "--fast"]
-    done = subprocess.run([*command, "--output", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    folder = tmp_path / "new" / "folder"  # made, as the output of any training is
+    done = subprocess.run([*command, "--output", str(folder)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "50% pruned: held-out NLL" in done.stdout
-    sweep = json.loads((tmp_path / "melody_tcn.pruning.json").read_text())
+    sweep = json.loads((folder / "melody_tcn.pruning.json").read_text())
     assert sweep["fraction"] == [0.5]
     assert sweep["sparsity"][0] == pytest.approx(0.5, abs=0.01)
     assert sweep["pruned"][0] > 0 and sweep["fine_tuned"][0] > 0
+    (tmp_path / "file").write_text("not a folder")
     for bad, message in [
         (["melody_tcn", "--prune", "1.5"], "up to"),
         (["chorale_gan", "--prune", "0.5"], "no --prune"),
+        (["melody_tcn", "--fast", "--output", str(tmp_path / "file")], "cannot write there"),
     ]:
         refused = subprocess.run(
             [sys.executable, "-m", "musegen_widgets.train", *bad], capture_output=True, text=True, timeout=60

@@ -44,3 +44,25 @@ class Ensemble:
     def count_params(self) -> int:
         """The parameters of all members together (what the ensemble costs at every step)."""
         return sum(m.count_params() for m in self.members)
+
+    def stepper(self) -> EnsembleStepper:
+        """The ensemble one step at a time: each member's own stepper, their probabilities averaged."""
+        return EnsembleStepper([m.stepper() for m in self.members])
+
+
+class EnsembleStepper:
+    """Feeds every member's stepper the same token and averages their next-token probabilities.
+
+    Taught in chapter 07, section 4: :func:`~musegen_widgets.sampling.sample` draws the ensemble's own
+    melodies with it, the transfer set the student learns the ensemble's distributions on.
+    """
+
+    def __init__(self, steppers: Sequence) -> None:
+        self.steppers = list(steppers)
+
+    def feed(self, token: int) -> np.ndarray:
+        """Take the token at the current step; return the log of the averaged probabilities of the next one."""
+        probabilities = [
+            np.exp(log_softmax(np.asarray(s.feed(token), dtype=np.float64))) for s in self.steppers
+        ]
+        return np.log(np.mean(probabilities, axis=0))
