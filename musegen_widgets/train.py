@@ -911,6 +911,7 @@ def _save(name: str, result: dict, folder: Path | None) -> None:
     from matplotlib.figure import Figure
 
     folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)  # a run of an hour is not lost to a missing folder
     record = {key: value for key, value in result.items() if key not in ("history", "model", "unit")}
     record["built_by"] = f"python -m musegen_widgets.train {name}"
     record["keras"] = keras.__version__
@@ -1076,7 +1077,7 @@ def main(argv: list[str] | None = None) -> int:
         "with --output, writes NAME.pruning.json there",
     )
     arguments = parser.parse_args(argv)
-    if arguments.output is not None:  # now, not after an hour of training
+    if arguments.output is not None:  # a folder that cannot be made fails now, not after the training
         try:
             arguments.output.mkdir(parents=True, exist_ok=True)
         except OSError as error:

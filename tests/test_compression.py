@@ -180,6 +180,13 @@ def test_the_transfer_set_is_the_teachers_own_melodies_one_per_melody():
     )
 
 
+def test_a_distilled_student_learns_on_the_transfer_set_and_writes_into_a_new_folder(tmp_path):
+    folder = tmp_path / "new" / "runs"
+    result = train.train_melody_model("melody_transformer_distilled", fast=True, folder=folder)
+    assert result["history"]["valid_nll"][-1] < result["history"]["valid_nll"][0]
+    assert (folder / "melody_transformer_distilled.weights.h5").exists()
+
+
 def test_the_pruning_sweep_runs_in_a_process_of_its_own_and_writes_its_results(tmp_path):
     command = [sys.executable, "-m", "musegen_widgets.train", "melody_tcn", "--prune", "0.5", "--fast"]
     folder = tmp_path / "new" / "folder"  # made, as the output of any training is

@@ -38,8 +38,7 @@ class Ensemble:
         self.members = list(members)
 
     def __call__(self, tokens) -> np.ndarray:
-        probabilities = [np.exp(log_softmax(np.asarray(m(tokens), dtype=np.float64))) for m in self.members]
-        return np.log(np.mean(probabilities, axis=0))
+        return _log_mean_probability([m(tokens) for m in self.members])
 
     def count_params(self) -> int:
         """The parameters of all members together (what the ensemble costs at every step)."""
@@ -62,7 +61,10 @@ class EnsembleStepper:
 
     def feed(self, token: int) -> np.ndarray:
         """Take the token at the current step; return the log of the averaged probabilities of the next one."""
-        probabilities = [
-            np.exp(log_softmax(np.asarray(s.feed(token), dtype=np.float64))) for s in self.steppers
-        ]
-        return np.log(np.mean(probabilities, axis=0))
+        return _log_mean_probability([s.feed(token) for s in self.steppers])
+
+
+def _log_mean_probability(logits) -> np.ndarray:
+    """The log of the average of the distributions that each member's ``logits`` give."""
+    probabilities = [np.exp(log_softmax(np.asarray(x, dtype=np.float64))) for x in logits]
+    return np.log(np.mean(probabilities, axis=0))
