@@ -24,6 +24,32 @@ def test_parallel_fifths_and_octaves_need_both_voices_to_move_the_same_way():
     assert octaves["motions"] == 6  # the alto holds, but every pair has a voice that moves
 
 
+def test_voice_leading_cases_by_hand():
+    """A table of two-chord cases, each counted by hand: (chord before, chord after, fifths, octaves)."""
+    cases = [
+        # In each, two voices move and the other two hold (oblique motion: never parallel).
+        # S C4 with A F4 above it (crossed: a fourth apart, not a fifth), both up a tone: no parallel
+        ((60, 65, 52, 45), (62, 67, 52, 45), 0, 0),
+        # crossed fifth (A G4 above S C4), both up a tone: a parallel fifth all the same
+        ((60, 67, 52, 45), (62, 69, 52, 45), 1, 0),
+        # compound fifth, S G4 over B C3 (a twelfth), both down a tone
+        ((67, 64, 60, 48), (65, 64, 60, 46), 1, 0),
+        # contrary motion from a fifth to a twelfth (S up, B down): not parallel
+        ((67, 64, 62, 60), (69, 64, 62, 50), 0, 0),
+        # octave to double octave by contrary motion (S up a fifth, B down a fourth): not parallel
+        ((60, 55, 52, 48), (67, 55, 52, 43), 0, 0),
+        # unison to unison, A and T both up a tone: a parallel octave (unisons count)
+        ((72, 60, 60, 48), (72, 62, 62, 48), 0, 1),
+        # a fourth between S and A, not crossed, both up a tone: neither
+        ((65, 60, 55, 48), (67, 62, 55, 48), 0, 0),
+    ]
+    for before, after, fifths, octaves in cases:
+        counts = metrics.voice_leading_counts(cells(before, after))
+        assert (counts["parallel fifths"], counts["parallel octaves"]) == (fifths, octaves), (before, after)
+        rows = metrics.parallels(cells(before, after))
+        assert len(rows) == fifths + octaves
+
+
 def test_a_held_chord_is_no_motion_and_a_silent_voice_breaks_its_pairs():
     held = metrics.voice_leading_counts(cells((67, 60, 55, 48), (67, 60, 55, 48), (69, 62, 57, 50)))
     assert held["chords"] == 2 and held["motions"] == 6

@@ -6,8 +6,8 @@ every voice sounds then; a *motion* of two voices goes from one chord to the nex
 both, at least one of them moving.
 
 - **Parallel fifths / octaves**: both voices move in the same direction and are a perfect fifth apart
-  (7 semitones, modulo an octave) before and after; for octaves, 0 modulo 12 (unisons included). Counted
-  per 100 motions of two voices.
+  (7 semitones, modulo an octave, whichever voice is on top) before and after; for octaves, 0 modulo 12
+  (unisons included). Counted per 100 motions of two voices.
 - **Voice crossing**: a lower voice sounds above a higher one (alto above soprano, ...). Per 100 chords.
 - **Spacing**: soprano and alto, or alto and tenor, more than an octave apart (tenor and bass may be).
   Per 100 chords.
@@ -71,8 +71,10 @@ def _motions(chords: np.ndarray):
             step_upper, step_lower = after[:, upper] - before[:, upper], after[:, lower] - before[:, lower]
             moving = sounding & ((step_upper != 0) | (step_lower != 0))
             similar = moving & (np.sign(step_upper) == np.sign(step_lower)) & (step_upper != 0)
-            interval_before = (before[:, upper] - before[:, lower]) % 12
-            interval_after = (after[:, upper] - after[:, lower]) % 12
+            # the interval between the two voices' pitches, whichever is on top: a crossed fourth (alto a
+            # fourth above the soprano) is a fourth, not the fifth that (upper - lower) % 12 would make of it
+            interval_before = np.abs(before[:, upper] - before[:, lower]) % 12
+            interval_after = np.abs(after[:, upper] - after[:, lower]) % 12
             fifths, octaves = (similar & (interval_before == i) & (interval_after == i) for i in (7, 0))
             yield upper, lower, moving, fifths, octaves
 
