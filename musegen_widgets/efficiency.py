@@ -6,6 +6,8 @@
   steps.
 * :func:`generation_latency` times one step and a whole sample, with the numpy stepper and with Keras
   re-running the model over the prefix (what a sampler without a cache does).
+* :class:`WithoutCache` is a model whose stepper keeps nothing from step to step: the same numpy engine
+  re-run over the whole prefix for every token, so that a cache's worth is measured like with like.
 * :func:`litert_lstm_step` turns a melody LSTM's step into a LiteRT (TensorFlow Lite) model, float32 or
   with int8 weights (LiteRT's "dynamic range" quantisation: int8 weights, float activations, int8 matrix
   kernels), to measure what int8 buys on a runtime that has int8 kernels: numpy has none.
@@ -19,7 +21,13 @@ import numpy as np
 
 from .errors import MusegenError
 
-__all__ = ["multiply_adds_per_step", "generation_latency", "litert_lstm_step", "LiteRTStepper"]
+__all__ = [
+    "multiply_adds_per_step",
+    "generation_latency",
+    "WithoutCache",
+    "litert_lstm_step",
+    "LiteRTStepper",
+]
 
 
 def multiply_adds_per_step(model, steps: int = 256) -> float:
@@ -103,6 +111,42 @@ def generation_latency(model, *, steps: int = 256, repeats: int = 3, keras: bool
         result["keras_step"] = _median_seconds(lambda: call(padded), repeats)
         result["keras_sample"] = _median_seconds(lambda: [call(padded) for _ in range(steps)], 1)
     return result
+
+
+class WithoutCache:
+    """``model`` with a stepper that keeps nothing between tokens: each ``feed`` starts a fresh
+    ``model.stepper()`` and feeds it the whole prefix again.
+
+    Taught in chapter 05, section 7 (sampling with a key/value cache). It computes exactly what the cached
+    stepper computes, with the same numpy code, so a sample from it is the same melody token for token; only
+    the work differs: a sample of ``L`` steps runs ``L (L + 1) / 2`` positions through the model instead of
+    ``L``. Anything that samples from a model (:func:`~musegen_widgets.sampling.sample`) takes it.
+
+    >>> from musegen_widgets import sampling
+    >>> from musegen_widgets.ngram import NGramModel
+    >>> model = NGramModel(max_order=2).fit([[1, 2, 0, 0, 3, 0]])
+    >>> cached = sampling.sample(model, steps=12, seed=0)
+    >>> (sampling.sample(WithoutCache(model), steps=12, seed=0) == cached).all()
+    np.True_
+    """
+
+    def __init__(self, model):
+        self.model = model
+
+    def stepper(self) -> _PrefixStepper:
+        return _PrefixStepper(self.model)
+
+
+class _PrefixStepper:
+    def __init__(self, model):
+        self.model, self.tokens = model, []
+
+    def feed(self, token: int) -> np.ndarray:
+        self.tokens.append(int(token))
+        stepper = self.model.stepper()
+        for previous in self.tokens:
+            logits = stepper.feed(previous)
+        return logits
 
 
 class LiteRTStepper:

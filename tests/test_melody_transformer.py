@@ -1,4 +1,4 @@
-from musegen_widgets import data, encoding, sampling
+from musegen_widgets import data, efficiency, encoding, sampling
 from musegen_widgets.models import MelodyTransformer
 
 import keras
@@ -31,6 +31,26 @@ def test_the_stepper_with_its_cache_computes_what_the_model_computes(small):
     stepped = np.array([stepper.feed(int(token)) for token in melody])
     np.testing.assert_allclose(stepped, expected, atol=1e-4)
     assert len(sampling.sample(small, steps=40, seed=0)) == 40
+
+
+def test_without_its_cache_the_stepper_writes_the_same_melody_with_more_work(small):
+    uncached = efficiency.WithoutCache(small)
+    assert (sampling.sample(uncached, steps=30, seed=5) == sampling.sample(small, steps=30, seed=5)).all()
+    calls = []
+    original = small.stepper
+
+    def counting_stepper():
+        stepper = original()
+        feed = stepper.feed
+        stepper.feed = lambda token: (calls.append(token), feed(token))[1]
+        return stepper
+
+    small.stepper = counting_stepper
+    try:
+        sampling.sample(uncached, steps=10, seed=0)
+    finally:
+        del small.stepper
+    assert len(calls) == 10 * 11 // 2  # every prefix again: 1 + 2 + ... + 10 positions
 
 
 def test_a_few_steps_of_training_lower_the_loss():

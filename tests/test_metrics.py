@@ -1,7 +1,7 @@
 """The metrics of chapter 04 (Yang & Lerch's features and set comparison), checked on hand-computed cases."""
 
 from musegen_widgets import data, encoding, metrics
-from musegen_widgets.encoding import HOLD, REST, Piece, pitch_to_token
+from musegen_widgets.encoding import HOLD, REST, VOCAB_SIZE, Piece, pitch_to_token
 from musegen_widgets.errors import MusegenError
 
 import numpy as np
@@ -264,3 +264,27 @@ def test_power_matches_simulated_experiments_and_the_planned_trials_reach_it():
     assert all(metrics.binomial_power(m, rate, alpha) >= 0.8 for m in range(needed, needed + 10))
     with pytest.raises(MusegenError, match="other than 0.5"):
         metrics.trials_for_power(0.5)
+
+
+def test_per_piece_nlls_add_up_to_the_mean_and_resample_into_an_interval():
+    class Uniform:  # every token equally likely: log(vocabulary) nats each
+        def __call__(self, tokens):
+            return np.zeros((*np.shape(tokens), VOCAB_SIZE), dtype=np.float32)
+
+    melodies = data.load_melodies("test")[:6]
+    totals, counts = metrics.sequence_nlls(Uniform(), melodies)
+    assert counts.tolist() == [len(m) - 1 for m in melodies]
+    np.testing.assert_allclose(totals, counts * np.log(VOCAB_SIZE))
+    windowed = metrics.sequence_nlls(Uniform(), melodies, window=64)[1]
+    assert windowed.tolist() == counts.tolist()  # each token scored once, in its window
+    assert metrics.sequence_nll(Uniform(), melodies) == pytest.approx(np.log(VOCAB_SIZE))
+    # a difference of exactly 0.1 nats per token on every piece: an interval of width 0 around it
+    low, high = metrics.bootstrap_interval(lambda i: 0.1 * counts[i].sum() / counts[i].sum(), len(counts))
+    assert low == pytest.approx(0.1) and high == pytest.approx(0.1)
+    # noisy pieces: the interval is wider with fewer of them, and covers the mean it was drawn around
+    rng = np.random.default_rng(0)
+    few, many = rng.normal(1.0, 1.0, 20), rng.normal(1.0, 1.0, 2000)
+    narrow, wide = (metrics.bootstrap_interval(lambda i, v=v: v[i].mean(), len(v)) for v in (many, few))
+    assert narrow[0] < 1.0 < narrow[1] and wide[1] - wide[0] > 5 * (narrow[1] - narrow[0])
+    with pytest.raises(MusegenError, match="two pieces"):
+        metrics.bootstrap_interval(lambda i: 0.0, 1)

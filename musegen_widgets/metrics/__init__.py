@@ -10,6 +10,8 @@ Likelihood
     from every token before it, averaged over tokens, in nats. ``exp`` of it is the perplexity.
     :func:`frame_nll` is the same for next-frame (polyphonic) models, per frame. :func:`infill_nll` scores
     chapter 06's infilling model by orderless NADE (every cell given some before and after it: not causal).
+    :func:`sequence_nlls` keeps the nats and tokens of each piece, and :func:`bootstrap_interval` resamples
+    the pieces, so that two models' difference comes with an interval (chapter 05).
 
 Features of a piece (Yang & Lerch 2020, "On the evaluation of generative models in music")
     :func:`piece_features` computes, for any piece, melody or file: pitch count, pitch-class histogram and
@@ -43,7 +45,7 @@ Copying and listening
 """
 
 from .copying import longest_copied_run, note_events, shared_runs
-from .likelihood import frame_nll, infill_nll, sequence_nll
+from .likelihood import bootstrap_interval, frame_nll, infill_nll, sequence_nll, sequence_nlls
 from .listening import binomial_interval, binomial_power, binomial_test, fleiss_kappa, holm, trials_for_power
 from .multitrack import (
     TONAL_MATRIX,
@@ -74,6 +76,8 @@ from .yang_lerch import (
 
 __all__ = [
     "sequence_nll",
+    "sequence_nlls",
+    "bootstrap_interval",
     "frame_nll",
     "infill_nll",
     "voice_leading",

@@ -10,21 +10,21 @@ from ..encoding import FRAME_HIGH, FRAME_LOW, HOLD
 from ..errors import MusegenError
 from ..numerics import log_softmax
 
-__all__ = ["sequence_nll", "frame_nll", "infill_nll"]
+__all__ = ["sequence_nll", "sequence_nlls", "bootstrap_interval", "frame_nll", "infill_nll"]
 
 PAIRS_PER_BATCH = 2**20
 """:func:`sequence_nll` scores at most this many rows times length squared at once (a Transformer's
 attention over four voices in windows of 1,024 tokens would otherwise take gigabytes)."""
 
 
-def _batches(sequences: list[np.ndarray], batch_size: int):
-    """The sequences in batches of similar length, longest first, each holding at most ``batch_size`` of
+def _batches(sequences: list, batch_size: int, length=len):
+    """The sequences in batches of similar ``length``, longest first, each holding at most ``batch_size`` of
     them and at most :data:`PAIRS_PER_BATCH` rows times length squared (a Transformer's ``L x L``
     attention stays small)."""
-    order = np.argsort([len(s) for s in sequences])[::-1]
+    order = np.argsort([length(s) for s in sequences])[::-1]
     start = 0
     while start < len(order):
-        rows = max(1, min(batch_size, PAIRS_PER_BATCH // len(sequences[order[start]]) ** 2))
+        rows = max(1, min(batch_size, PAIRS_PER_BATCH // length(sequences[order[start]]) ** 2))
         yield [sequences[i] for i in order[start : start + rows]]
         start += rows
 
@@ -49,27 +49,69 @@ def sequence_nll(
         If given, each sequence is scored in consecutive windows of ``window`` predictions, each token given
         only the tokens of its window before it (for models trained on windows of that length).
     """
+    totals, counts = sequence_nlls(model, sequences, batch_size=batch_size, window=window)
+    return float(totals.sum() / counts.sum())
+
+
+def sequence_nlls(
+    model, sequences: Sequence[np.ndarray], *, batch_size: int = 32, window: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per sequence: the summed NLL in nats of its tokens 1..T-1, and how many tokens that is.
+
+    Taught in chapter 05, section 4 (comparing models with an interval). :func:`sequence_nll` is
+    ``totals.sum() / counts.sum()``; kept per piece, the two arrays let :func:`bootstrap_interval` resample
+    the pieces. Arguments as :func:`sequence_nll`'s; with ``window`` a sequence's windows add up to its own
+    entry. Sequences of fewer than two tokens score 0 nats over 0 tokens.
+    """
     if window is not None:
         if not (isinstance(window, (int, np.integer)) and window >= 1):
             raise MusegenError(f"window must be a whole number of at least 1, got {window!r}")
-        sequences = [
-            s[start : start + window + 1] for s in sequences for start in range(0, len(s) - 1, window)
-        ]
-    sequences = [np.asarray(s) for s in sequences if len(s) > 1]
-    if not sequences:
+    pieces = [
+        (index, np.asarray(s[start : start + window + 1]) if window else np.asarray(s))
+        for index, s in enumerate(sequences)
+        for start in (range(0, len(s) - 1, window) if window else [0])
+    ]
+    pieces = [(index, s) for index, s in pieces if len(s) > 1]
+    if not pieces:
         raise MusegenError("no sequence has two or more tokens to score")
-    total, count = 0.0, 0
-    for batch in _batches(sequences, batch_size):
-        length = len(batch[0])
+    totals, counts = np.zeros(len(sequences)), np.zeros(len(sequences), dtype=np.int64)
+    for batch in _batches(pieces, batch_size, length=lambda piece: len(piece[1])):
+        length = len(batch[0][1])
         tokens = np.full((len(batch), length), HOLD, dtype=np.int32)
-        for row, sequence in enumerate(batch):
+        for row, (_, sequence) in enumerate(batch):
             tokens[row, : len(sequence)] = sequence
         log_p = log_softmax(np.asarray(model(tokens[:, :-1]), dtype=np.float64))
         chosen = np.take_along_axis(log_p, tokens[:, 1:, None].astype(np.int64), axis=2)[..., 0]
-        for row, sequence in enumerate(batch):
-            total -= chosen[row, : len(sequence) - 1].sum()
-            count += len(sequence) - 1
-    return float(total / count)
+        for row, (index, sequence) in enumerate(batch):
+            totals[index] -= chosen[row, : len(sequence) - 1].sum()
+            counts[index] += len(sequence) - 1
+    return totals, counts
+
+
+def bootstrap_interval(
+    statistic, n_pieces: int, *, level: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """A percentile bootstrap interval of ``statistic(indices)`` over the pieces, resampled with replacement.
+
+    Taught in chapter 05, section 4 (comparing models with an interval). ``statistic`` takes an array of
+    ``n_pieces`` indices (some repeated) and returns a number, e.g. the difference of two models' NLL per
+    token on those pieces. Pieces, not tokens, are resampled: the tokens of one chorale are not independent
+    draws, and a new test set would be new chorales.
+
+    >>> values = np.arange(100.0)
+    >>> low, high = bootstrap_interval(lambda i: values[i].mean(), 100)
+    >>> bool(low < 49.5 < high), bool(high - low < 15)
+    (True, True)
+    """
+    if not (isinstance(n_pieces, (int, np.integer)) and n_pieces >= 2):
+        raise MusegenError(f"a bootstrap needs at least two pieces, got {n_pieces!r}")
+    if not 0 < level < 1:
+        raise MusegenError(f"level must be between 0 and 1, got {level!r}")
+    rng = np.random.default_rng(seed)
+    values = np.array([statistic(rng.integers(0, n_pieces, n_pieces)) for _ in range(resamples)])
+    tail = (1 - level) / 2
+    low, high = np.quantile(values, [tail, 1 - tail])
+    return float(low), float(high)
 
 
 def frame_nll(model, sequences: Sequence[np.ndarray], *, batch_size: int = 32) -> float:

@@ -1,0 +1,145 @@
+"""Helpers of the browser tests that open a chapter in a real JupyterLab page, run it and drive its widgets.
+
+The tests are split over two files, chapters 00-03 and 04-06, so that pytest's two workers share them (each
+file stays on one worker, with a JupyterLab of its own).
+"""
+
+from __future__ import annotations
+
+import json
+
+from conftest import ROOT
+
+AUDIO_DURATION = """audio => new Promise(resolve => {
+    if (audio.readyState >= 1) resolve(audio.duration);
+    else { audio.onloadedmetadata = () => resolve(audio.duration); audio.load(); }
+})"""
+
+
+CELLS_DONE = """() => {
+    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(e => e.textContent);
+    return prompts.length > 0 && prompts.every(text => /\\[\\d+\\]/.test(text));
+}"""
+
+
+CELLS_DONE_THROUGH = """last => {
+    const prompts = [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
+        .slice(0, last + 1)
+        .filter(cell => cell.classList.contains('jp-CodeCell'))
+        .map(cell => cell.querySelector('.jp-InputArea-prompt').textContent);
+    return prompts.length > 0 && prompts.every(text => /\\[\\d+\\]/.test(text));
+}"""
+
+
+def open_and_run_all(page, lab_url: str, notebook: str, artifacts, *, through: str | None = None) -> None:
+    """Open a chapter, run its cells, and wait until every code cell run shows its execution count.
+
+    With ``through``, the text of the cell that shows the chapter's widget, only the cells up to and including
+    it run ("Run All Above" the cell after it): what follows the widget is the notebook test's to check, and
+    running it here again would only double the time.
+
+    Run All marks every code cell as queued (``[*]``) at once, so counting finished prompts is a signal that
+    cannot fire early, unlike the kernel's status, which flickers to "Idle" between cells. (``textContent``,
+    not ``innerText``: JupyterLab skips rendering off-screen cells, whose ``innerText`` is then empty.)
+    """
+    # ?reset: a new empty workspace, so that a notebook left open by an earlier test cannot take the focus
+    page.goto(f"{lab_url}/lab/tree/notebooks/{notebook}?reset")
+    try:
+        page.wait_for_selector(".jp-Notebook", timeout=90_000)
+        kernel_idle = (
+            "() => [...document.querySelectorAll('.jp-StatusBar-Widget')]"
+            ".some(e => e.textContent.includes('Idle'))"
+        )
+        page.wait_for_function(kernel_idle, timeout=90_000)
+        last = None
+        if through is not None:
+            # from the file: JupyterLab renders the code of off-screen cells only when they scroll into view
+            cells = json.loads((ROOT / "notebooks" / notebook).read_text())["cells"]
+            last = next(i for i, cell in enumerate(cells) if through in "".join(cell["source"]))
+            page.locator(".jp-Notebook .jp-Cell").nth(last + 1).locator(".jp-InputPrompt").first.click()
+        page.get_by_role("menuitem", name="Run", exact=True).click(timeout=10_000)
+        command = "run-all" if through is None else "run-all-above"
+        page.locator(
+            f"li[data-command='runmenu:{command}'], li[data-command='notebook:{command}']"
+        ).first.click(timeout=10_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]"
+            ".some(e => e.textContent.includes('*'))",
+            timeout=30_000,
+        )
+        if through is None:
+            page.wait_for_function(CELLS_DONE, timeout=600_000, polling=1000)
+        else:
+            page.wait_for_function(CELLS_DONE_THROUGH, arg=last, timeout=600_000, polling=1000)
+    except Exception:
+        page.screenshot(path=str(artifacts / f"{notebook}-failed.png"))
+        raise
+    # JupyterLab renders exceptions as stderr output
+    stderr = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    tracebacks = [text for text in stderr.all_inner_texts() if "Error" in text]
+    assert tracebacks == []
+
+
+def score_and_audio(view) -> tuple[str, str]:
+    svg = view.locator(".widget-html svg").first.inner_html()
+    audio = view.locator("audio").first.get_attribute("src")
+    return svg, audio
+
+
+def settle(page, element) -> None:
+    """Wait until ``element``'s ``src`` (an audio player's, an image's) has not changed for a second: every move
+    made so far is shown.
+
+    With "latest wins", moves made while the kernel is busy end in one more refresh, of the last value, after
+    the first one; a check that snapshots the view in between would see a new score beside the old sound.
+    """
+    page.evaluate(
+        """element => new Promise(resolve => {
+            const done = () => { observer.disconnect(); resolve(); };
+            let timer = setTimeout(done, 1000);
+            const observer = new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(done, 1000); });
+            observer.observe(element, {attributes: true, attributeFilter: ['src']});
+        })""",
+        element.element_handle(),
+    )
+
+
+def new_sound(page, view, action) -> tuple[tuple[str, str], tuple[str, str]]:
+    """Score and audio of ``view`` before and after ``action``, once the view has settled and its player has a
+    new ``src``."""
+    settle(page, view.locator("audio").first)
+    before = score_and_audio(view)
+    action()
+    page.wait_for_function(
+        "([view, old]) => view.querySelector('audio').src !== old",
+        arg=[view.element_handle(), before[1]],
+        timeout=60_000,
+    )
+    return before, score_and_audio(view)
+
+
+def slider_latencies(page, handle, audio, *, moves: int, key: str, name: str, artifacts) -> list[float]:
+    """Milliseconds from each key press on a slider ``handle`` to the next new ``src`` of the ``audio`` element,
+    measured by the page's own clock (a capture-phase keydown listener and a MutationObserver), one move at a
+    time with a pause between. Written to ``test-artifacts/latency-NAME.json``; benchmarks/README.md records
+    them (a timing is no assertion)."""
+    settle(page, audio)
+    page.evaluate(
+        """audio => {
+            window.musegenMoves = []; window.musegenShown = [];
+            document.addEventListener('keydown', () => window.musegenMoves.push(performance.now()), true);
+            new MutationObserver(() => window.musegenShown.push(performance.now()))
+                .observe(audio, {attributes: true, attributeFilter: ['src']});
+        }""",
+        audio.element_handle(),
+    )
+    handle.focus()
+    for move in range(1, moves + 1):
+        page.keyboard.press(key)
+        page.wait_for_function("n => window.musegenShown.length >= n", arg=move, timeout=30_000)
+        page.wait_for_timeout(150)  # a learner's pause between two moves
+    pressed, shown = page.evaluate("[window.musegenMoves, window.musegenShown]")
+    assert len(pressed) == len(shown) == moves  # one new sound per move, none lost, none extra
+    latencies = [after - before for before, after in zip(pressed, shown)]
+    (artifacts / f"latency-{name}.json").write_text(json.dumps({"milliseconds": latencies}))
+    return latencies
