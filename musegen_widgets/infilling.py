@@ -15,9 +15,10 @@ hidden (``True``) and so to be written. :func:`harmonise` hides alto, tenor and 
   notes: a few dozen passes, however long the passage.
 
 The model learns Bach's style from examples, not his rules, and its drafts hold many times as many
-parallel fifths and octaves as Bach's chorales (chapter 06, section 6, measures the ratio). With ``avoid_parallels`` (the default) the sampler then
-enforces the rule: :func:`remove_parallels` redraws each written note that makes a parallel, from the
-model's own probabilities restricted to the values that make fewer.
+parallel fifths and octaves as Bach's chorales (chapter 06, section 6, measures the ratio). With
+``avoid_parallels`` (the default) the sampler then enforces the rule: :func:`remove_parallels` redraws each
+written note that makes a parallel, from the model's own probabilities restricted to the values that make
+fewer.
 
 >>> masking_schedule(10)[[0, 3, 9]].round(3).tolist()
 [0.9, 0.557, 0.1]
