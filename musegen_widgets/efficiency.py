@@ -10,7 +10,10 @@
   re-run over the whole prefix for every token, so that a cache's worth is measured like with like.
 * :func:`litert_lstm_step` turns a melody LSTM's step into a LiteRT (TensorFlow Lite) model, float32 or
   with int8 weights (LiteRT's "dynamic range" quantisation: int8 weights, float activations, int8 matrix
-  kernels), to measure what int8 buys on a runtime that has int8 kernels: numpy has none.
+  kernels), to measure what int8 buys on a runtime that has int8 kernels: numpy has none. LiteRT's
+  interpreter (the ``ai-edge-litert`` package) is optional, ``pip install "musegen-widgets[litert]"``, and has
+  no Windows wheels: :func:`litert_available` says whether it is there, and without it
+  :func:`litert_lstm_step` raises :class:`~musegen_widgets.errors.MusegenError` saying how to install it.
 """
 
 from __future__ import annotations
@@ -25,9 +28,16 @@ __all__ = [
     "multiply_adds_per_step",
     "generation_latency",
     "WithoutCache",
+    "litert_available",
     "litert_lstm_step",
     "LiteRTStepper",
 ]
+
+_LITERT_MISSING = (
+    "LiteRT's interpreter (the ai-edge-litert package) is not installed: it is the optional part of chapter 07 "
+    'that runs a step on int8 kernels. Install it with `pip install "musegen-widgets[litert]"` or '
+    "`pip install ai-edge-litert` (it has no wheels for Windows, where the chapter skips this part)"
+)
 
 
 def multiply_adds_per_step(model, steps: int = 256) -> float:
@@ -149,22 +159,62 @@ class _PrefixStepper:
         return logits
 
 
+def litert_available() -> bool:
+    """Whether LiteRT's interpreter (the optional ``ai-edge-litert`` package) can be imported.
+
+    Taught in chapter 07, section 2 (int8 weights), where the int8 runtime part runs only if it is there.
+
+    LiteRT comes with the ``litert`` extra, ``pip install "musegen-widgets[litert]"``, or on its own,
+    ``pip install ai-edge-litert``; it has no wheels for Windows. Without it, :func:`litert_lstm_step`
+    raises :class:`~musegen_widgets.errors.MusegenError`.
+
+    Returns
+    -------
+    bool
+        ``True`` if ``ai_edge_litert.interpreter`` imports.
+
+    Examples
+    --------
+    >>> isinstance(litert_available(), bool)
+    True
+    """
+    try:
+        import ai_edge_litert.interpreter  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _require_litert():
+    """LiteRT's ``Interpreter`` class; a :class:`MusegenError` that says how to install it if it is missing."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError as error:
+        raise MusegenError(f"{_LITERT_MISSING} ({error})") from None
+    return Interpreter
+
+
 class LiteRTStepper:
     """A melody LSTM's step on the LiteRT interpreter: ``feed(token)`` returns the next logits, as the
     numpy stepper's (:class:`~musegen_widgets.models.melody_lstm.LSTMStepper`) do.
 
     Taught in chapter 07, section 2 (int8 weights). Made by :func:`litert_lstm_step`; ``model_bytes`` is the
     size of the LiteRT model (its weights and graph).
+
+    Raises
+    ------
+    MusegenError
+        If LiteRT (the optional ``ai-edge-litert`` package) is not installed.
     """
 
     def __init__(self, model, flatbuffer: bytes):
-        from ai_edge_litert.interpreter import Interpreter
-
         from .models.melody_inputs import StepInputs
+
+        interpreter_class = _require_litert()
 
         self.inputs = StepInputs(model)
         self.model_bytes = len(flatbuffer)
-        interpreter = Interpreter(model_content=flatbuffer, num_threads=1)
+        interpreter = interpreter_class(model_content=flatbuffer, num_threads=1)
         self._run = interpreter.get_signature_runner()
         self.state = [np.zeros((1, model.units), np.float32) for _ in range(2 * model.n_layers)]
 
@@ -185,7 +235,15 @@ def litert_lstm_step(model, *, int8: bool) -> LiteRTStepper:
     states) is traced with TensorFlow and converted by ``tf.lite.TFLiteConverter``; with ``int8`` the
     converter stores every weight matrix in int8 with per-channel scales and LiteRT runs the products in
     int8 ("dynamic range" quantisation). The embedding lookups stay in numpy, as in the numpy stepper.
+
+    Raises
+    ------
+    MusegenError
+        For a model that is not a ``MelodyLSTM``, or if LiteRT's interpreter (the optional ``ai-edge-litert``
+        package, ``pip install "musegen-widgets[litert]"``; no Windows wheels) is not installed: see
+        :func:`litert_available`.
     """
+    _require_litert()  # before TensorFlow is imported and the step converted: say at once what is missing
     import tensorflow as tf
 
     from .models.melody_lstm import MelodyLSTM

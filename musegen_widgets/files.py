@@ -12,7 +12,9 @@ never leaves half a file, and :func:`checked_entry` refuses a file whose bytes a
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import json
 import os
 import tempfile
@@ -34,11 +36,31 @@ MANIFEST_NAME = "MANIFEST.json"
 
 
 def data_dir() -> Path:
-    """Folder of caches and weights: ``$MUSEGEN_DATA_DIR`` if set, else the repository's ``data/``.
+    """Folder of caches and weights: ``$MUSEGEN_DATA_DIR`` if set; else the repository's ``data/`` when the
+    package runs from a checkout; else the copy a wheel installs with the package (``share/musegen-widgets/data``
+    under the environment's prefix).
 
     Taught in chapter 00, section 6 (the data pipeline).
     """
-    return Path(os.environ.get("MUSEGEN_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
+    if "MUSEGEN_DATA_DIR" in os.environ:
+        return Path(os.environ["MUSEGEN_DATA_DIR"])
+    checkout = Path(__file__).resolve().parent.parent / "data"
+    if (checkout / MANIFEST_NAME).exists():
+        return checkout
+    return _installed_data_dir() or checkout
+
+
+@functools.cache
+def _installed_data_dir() -> Path | None:
+    """Where the installed distribution put its data files, from its record of installed files."""
+    try:
+        distribution = importlib.metadata.distribution("musegen-widgets")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in distribution.files or []:
+        if file.as_posix().endswith(f"share/musegen-widgets/data/{MANIFEST_NAME}"):
+            return Path(distribution.locate_file(file)).resolve().parent
+    return None
 
 
 def write_atomically(path: str | os.PathLike, data: bytes) -> Path:

@@ -15,14 +15,25 @@ a music21 stream, a MIDI or MusicXML path, or a :class:`~musegen_widgets.encodin
 
 from __future__ import annotations
 
+import base64
 import functools
+import html
 
 import numpy as np
 
 from .encoding import MusicLike, Piece, chord_segments, to_piece
 from .errors import MusegenError
 
-__all__ = ["score_svg", "pianoroll", "attention_pianoroll", "to_mei", "VOICE_COLOURS", "VOICE_NAMES"]
+__all__ = [
+    "score_svg",
+    "score_image",
+    "score_description",
+    "pianoroll",
+    "attention_pianoroll",
+    "to_mei",
+    "VOICE_COLOURS",
+    "VOICE_NAMES",
+]
 
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
 VOICE_COLOURS = ("#d1495b", "#edae49", "#00798c", "#30638e")
@@ -365,6 +376,65 @@ def score_svg(
     svg = toolkit.renderToSVG(1)
     # let the score shrink to the width of the notebook, keeping its proportions
     return svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
+
+
+_MAJOR_KEYS = ("G♭", "D♭", "A♭", "E♭", "B♭", "F", "C", "G", "D", "A", "E", "B", "F♯")  # -6 .. +6 fifths
+_MINOR_KEYS = ("E♭", "B♭", "F", "C", "G", "D", "A", "E", "B", "F♯", "C♯", "G♯", "D♯")
+
+
+def score_description(music: MusicLike, *, time_signature: str | None = None) -> str:
+    """A score in words: the text alternative of its picture, for a screen reader or where images are off.
+
+    Taught in chapter 00, section 4 (seeing and hearing a chorale). Names the title, the voices, the number
+    of bars and the meter, and the key signature the engraving uses (with the major and minor key it
+    belongs to: which one the music is in, the signature alone does not say).
+
+    >>> from musegen_widgets.encoding import Piece
+    >>> score_description(Piece((np.array([[67, 0, 16], [66, 16, 32]]),), title="Two notes"))
+    'Score: Two notes. One voice, 2 bars of 4/4, key signature with 1 sharp (G major or E minor).'
+    """
+    piece = to_piece(music, time_signature=time_signature)
+    fifths = _key_fifths(piece)
+    count = abs(fifths)
+    signature = (
+        "no sharps or flats"
+        if fifths == 0
+        else f"{count} {'sharp' if fifths > 0 else 'flat'}{'' if count == 1 else 's'}"
+    )
+    n_voices = len(piece.voices)
+    voices = (
+        "One voice"
+        if n_voices == 1
+        else f"{n_voices} voices ({', '.join(name.lower() for name in VOICE_NAMES)})"
+        if n_voices == 4
+        else f"{n_voices} voices"
+    )
+    bars = to_mei(piece).count("<measure ")  # as engraved: a pickup is a bar of its own
+    title = f"Score: {piece.title}." if piece.title else "Score."
+    return (
+        f"{title} {voices}, {bars} bar{'' if bars == 1 else 's'} of {piece.time_signature}, key signature with "
+        f"{signature} ({_MAJOR_KEYS[fifths + 6]} major or {_MINOR_KEYS[fifths + 6]} minor)."
+    )
+
+
+def score_image(svg: str, *, description: str) -> str:
+    """An engraved score (``svg``, from :func:`score_svg`) as an ``<img>`` element whose source is the SVG
+    itself, as a data URI, with ``description`` as its text alternative.
+
+    Taught in chapter 00, section 4 (seeing and hearing a chorale). This is how a saved notebook keeps its
+    scores visible wherever it is opened: JupyterLab and Notebook 7 sanitise the HTML of a notebook they do
+    not trust (a fresh clone is one), and their sanitiser drops inline ``<svg>`` but keeps ``<img>`` with a
+    ``data:`` source; nbconvert, nbviewer and the course's website show it too. Unlike a PNG, the picture
+    is the exact engraving (so a notebook test can compare it) and stays sharp at any zoom.
+
+    >>> score_image('<svg xmlns="http://www.w3.org/2000/svg"/>', description='A "test"')
+    '<img alt="A &quot;test&quot;" style="max-width:100%;height:auto" src="data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4="/>'
+    """
+    payload = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return (
+        f'<img alt="{html.escape(description)}" style="max-width:100%;height:auto" '
+        f'src="data:image/svg+xml;base64,{payload}"/>'
+    )
 
 
 def pianoroll(music: MusicLike, *, time_signature: str | None = None, ax=None):

@@ -31,6 +31,7 @@ from .errors import MusegenError
 
 __all__ = [
     "melody_batches",
+    "drop_optimizer_state",
     "teacher_distributions",
     "transfer_melodies",
     "fine_tune",
@@ -97,13 +98,38 @@ def _n_batches(sequences, batch_size: int) -> int:
 
 
 def _write_weights(model, name: str, folder: Path, record: dict) -> Path:
-    """Save weights to ``folder/name.weights.h5`` atomically and record them in the manifest."""
+    """Save weights to ``folder/name.weights.h5`` atomically, without the optimizer's state, and record them
+    in the manifest."""
     final = folder / f"{name}.weights.h5"
     temporary = folder / f".{name}.tmp.weights.h5"  # Keras insists on the suffix
-    model.save_weights(temporary)
-    os.replace(temporary, final)
+    stripped = folder / f".{name}.stripped.h5"
+    try:
+        model.save_weights(temporary)
+        drop_optimizer_state(temporary, stripped)
+        os.replace(stripped, final)
+    finally:
+        temporary.unlink(missing_ok=True)
+        stripped.unlink(missing_ok=True)
     files.record_in_manifest(final, record)
     return final
+
+
+def drop_optimizer_state(source: Path, target: Path) -> None:
+    """Copy a Keras ``.weights.h5`` file without its ``optimizer`` group.
+
+    Taught in chapter 07, section 1 (what every shipped model costs). Keras saves a compiled model's
+    optimizer with its weights (Adam keeps two moments per weight, twice the weights again), which only a
+    training that resumes needs; the shipped files hold the weights alone, which is all that loading a model
+    needs.
+    """
+    import h5py
+
+    with h5py.File(source, "r") as old, h5py.File(target, "w") as new:
+        for key, value in old.attrs.items():
+            new.attrs[key] = value
+        for key in old:
+            if key != "optimizer" and not key.endswith("_optimizer"):  # a GAN has one per network
+                old.copy(old[key], new, name=key)
 
 
 def train_melody_model(

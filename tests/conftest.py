@@ -6,6 +6,7 @@ tests run as root on a Debian-like machine; Playwright never downloads a browser
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -123,11 +124,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def lab_url():
-    """A JupyterLab server on a copy of notebooks/, so that autosave never touches the course."""
-    folder = Path(tempfile.mkdtemp(prefix="musegen-lab-"))
-    shutil.copytree(ROOT / "notebooks", folder / "notebooks")
+@contextlib.contextmanager
+def jupyter_server(folder: Path, *, args: tuple[str, ...] = (), env: dict[str, str] | None = None):
+    """A JupyterLab server (which also serves Notebook 7) on ``folder``, as a first-time user's: no saved
+    settings or workspaces from earlier runs. Yields its URL; stopped, and ``folder`` removed, afterwards."""
     port = free_port()
     log = open(folder / "jupyter.log", "wb")
     server = subprocess.Popen(
@@ -144,15 +144,16 @@ def lab_url():
             f"--ServerApp.root_dir={folder}",
             "--LabApp.news_url=",
             "--ServerApp.disable_check_xsrf=False",
+            *args,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={
             **os.environ,
             "MUSEGEN_FAST": "1",
-            # a first-time user's JupyterLab: no saved settings or workspaces from earlier runs
             "JUPYTERLAB_SETTINGS_DIR": str(folder / "settings"),
             "JUPYTERLAB_WORKSPACES_DIR": str(folder / "workspaces"),
+            **(env or {}),
         },
     )
     url = f"http://127.0.0.1:{port}"
@@ -176,6 +177,15 @@ def lab_url():
             server.kill()
         log.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lab_url():
+    """A JupyterLab server on a copy of notebooks/, so that autosave never touches the course."""
+    folder = Path(tempfile.mkdtemp(prefix="musegen-lab-"))
+    shutil.copytree(ROOT / "notebooks", folder / "notebooks")
+    with jupyter_server(folder) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

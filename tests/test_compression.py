@@ -122,6 +122,9 @@ def test_generation_latency_times_the_stepper_and_keras():
         efficiency.generation_latency(model, steps=1)
 
 
+@pytest.mark.skipif(
+    not efficiency.litert_available(), reason="LiteRT (the optional ai-edge-litert) is missing"
+)
 def test_the_lstm_step_on_litert_computes_what_the_numpy_stepper_computes():
     model = models.load_pretrained("melody_lstm")
     melody = data.load_melodies("test")[0][:40]
@@ -136,6 +139,22 @@ def test_the_lstm_step_on_litert_computes_what_the_numpy_stepper_computes():
     assert exact.model_bytes >= 3.5 * small.model_bytes
     with pytest.raises(MusegenError, match="MelodyLSTM"):
         efficiency.litert_lstm_step(models.load_pretrained("melody_tcn"), int8=True)
+
+
+def test_without_litert_the_chapter_is_told_what_is_missing_and_how_to_install_it(monkeypatch):
+    # as on Windows, where ai-edge-litert has no wheels: a None in sys.modules makes its import fail
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    assert efficiency.litert_available() is False
+    model = models.MelodyLSTM(units=8, n_layers=1, embedding=4)
+    model(model.example_input())
+    with pytest.raises(MusegenError, match="ai-edge-litert") as raised:
+        efficiency.litert_lstm_step(model, int8=True)
+    message = str(raised.value)
+    assert "chapter 07" in message and "optional" in message and "Windows" in message
+    assert 'pip install "musegen-widgets[litert]"' in message and "pip install ai-edge-litert" in message
+    with pytest.raises(MusegenError, match="ai-edge-litert"):
+        efficiency.LiteRTStepper(model, b"")
 
 
 def test_an_ensemble_averages_its_members_probabilities():

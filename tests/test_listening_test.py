@@ -179,3 +179,18 @@ def test_two_tabs_answering_at_once_lose_nothing(tmp_path, names):
     on_file = {name: len(rows) for name, rows in reader.class_answers()[0].items() if rows}
     assert on_file == {name: 60 for name in set(names)}  # every file complete and valid
     assert sum(recorded) == sum(on_file.values())  # each answer a tab recorded is on file, none twice
+
+
+def test_a_lock_held_too_long_refuses_the_answer_with_a_message(tmp_path, monkeypatch):
+    from musegen_widgets.widgets import listening_test
+
+    import filelock
+
+    monkeypatch.setattr(listening_test, "_LOCK_TIMEOUT", 0.2)
+    test = ListeningTest(SOURCES, folder=tmp_path, trials=4, seed=1)
+    with filelock.FileLock(tmp_path / ".listening_test.csv.lock"):  # another kernel, answering (or stuck)
+        test.answer("left")
+    assert "stayed locked" in test.message.value and ".listening_test.csv.lock" in test.message.value
+    assert test.answers == [] and not test.path.exists()  # nothing saved, nothing lost
+    test.answer("left")  # the lock is free again
+    assert test.message.value == "" and len(test.answers) == 1 and test.path.exists()

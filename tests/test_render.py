@@ -316,3 +316,32 @@ def test_a_reader_of_the_score_plays_the_right_pitches(piece):
         [pitch for events in bars for _, _, chord in events for pitch, _ in chord] for bars in written
     ]
     assert _pitches_as_read(mei) == expected
+
+
+def test_a_score_in_words_names_its_title_voices_bars_meter_and_key_signature():
+    f_major = encoding.Piece(([[65, 0, 4], [70, 4, 8], [72, 8, 16], [65, 16, 32]],), title="In F")
+    assert render.score_description(f_major) == (
+        "Score: In F. One voice, 2 bars of 4/4, key signature with 1 flat (F major or D minor)."
+    )
+    melody = data.load_melodies("test")[1][: 8 * 16]  # a pickup: engraved as a bar of its own
+    words = render.score_description(melody)
+    assert "One voice, 8 bars of 4/4" in words and words.startswith("Score. ")
+    three = encoding.Piece(tuple([[60 + 7 * k, 0, 48]] for k in range(3)), time_signature="3/4")
+    assert render.score_description(three).startswith("Score. 3 voices, 4 bars of 3/4, ")  # 48 steps: 4 bars
+    chorale = encoding.Piece(tuple([[pitch, 0, 16]] for pitch in (72, 67, 64, 48)), title="<Chorale>")
+    assert render.score_description(chorale) == (
+        "Score: <Chorale>. 4 voices (soprano, alto, tenor, bass), 1 bar of 4/4, key signature with no sharps "
+        "or flats (C major or A minor)."
+    )
+
+
+def test_a_score_image_holds_the_exact_engraving_and_an_escaped_text_alternative():
+    import base64
+    import html
+
+    svg = render.score_svg(GOOD_TOKENS)
+    element = render.score_image(svg, description='Score: "<b>" & more')
+    source = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', element).group(1)
+    assert base64.b64decode(source).decode("utf-8") == svg
+    alt = re.search(r'alt="([^"]*)"', element).group(1)
+    assert "<" not in alt and '"' not in alt and html.unescape(alt) == 'Score: "<b>" & more'

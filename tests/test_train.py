@@ -48,3 +48,32 @@ def test_read_history_names_a_missing_or_broken_file(tmp_path):
     (tmp_path / "melody_lstm.history.json").write_text("{oops")
     with pytest.raises(MusegenError, match="not valid JSON"):
         train.read_history("melody_lstm", tmp_path)
+
+
+def test_weights_saved_without_the_optimizer_load_to_the_same_model(tmp_path):
+    import h5py
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((8, 3)), np.zeros((8, 2)), epochs=1, verbose=0)  # Adam now has moments to save
+    model.save_weights(tmp_path / "full.weights.h5")
+    train.drop_optimizer_state(tmp_path / "full.weights.h5", tmp_path / "lean.weights.h5")
+    with h5py.File(tmp_path / "full.weights.h5") as full, h5py.File(tmp_path / "lean.weights.h5") as lean:
+        assert "optimizer" in full and "optimizer" not in lean and set(lean) == set(full) - {"optimizer"}
+    assert (tmp_path / "lean.weights.h5").stat().st_size < (tmp_path / "full.weights.h5").stat().st_size
+    again = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+    again.load_weights(tmp_path / "lean.weights.h5")
+    for mine, theirs in zip(again.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_every_shipped_weights_file_holds_no_optimizer_state():
+    import h5py
+
+    shipped = sorted(files.data_dir().glob("*.weights.h5"))
+    assert len(shipped) >= 10
+    for path in shipped:
+        with h5py.File(path) as weights:
+            assert not [key for key in weights if "optimizer" in key], path.name

@@ -2,7 +2,7 @@ import base64
 import re
 from fractions import Fraction
 
-from musegen_widgets import data, encoding, metrics, music21_io
+from musegen_widgets import audio, data, encoding, metrics, music21_io
 from musegen_widgets.errors import MusegenError
 from musegen_widgets.widgets import ScoreView
 
@@ -41,7 +41,11 @@ def test_static_html_holds_the_score_and_a_playable_sound_of_what_is_shown():
 
     view = ScoreView(GOOD_TOKENS, title="<b>first</b>")
     page = view.static_html()
-    assert "&lt;b&gt;first" in page and "<svg" in page and view.score.value in page
+    assert "&lt;b&gt;first" in page and "<svg" not in page  # a sanitiser drops inline SVG; an <img> stays
+    image = re.search(r'<img alt="([^"]+)"[^>]* src="data:image/svg\+xml;base64,([^"]+)"', page)
+    assert (
+        image.group(1).startswith("Score") and base64.b64decode(image.group(2)).decode() in view.score.value
+    )
     mp3 = base64.b64decode(re.search(r'src="data:audio/mpeg;base64,([^"]+)"', page).group(1))
     sound, rate = soundfile.read(io.BytesIO(mp3))
     wav, wav_rate = soundfile.read(io.BytesIO(view.player.value))
@@ -71,7 +75,15 @@ def test_every_widget_display_carries_its_music_for_viewers_without_a_kernel(inf
     listening = ListeningTest(
         {"real": [GOOD_TOKENS], "model": [data.load_melodies("test")[0]]}, folder=tmp_path
     )
-    assert "<audio" not in html_of(listening) and "run the" in html_of(listening)  # it would tell the answers
+    page = html_of(
+        listening
+    )  # the first trial's two sounds, unlabelled, and no score (it would help tell them)
+    assert page.count("<audio") == 2 and "<img" not in page and "Run the notebook" in page
+    text = re.sub(r'base64,[^"]+"', "", page)
+    assert "real" not in text and "model" not in text
+    first = [listening.plan[0][side] for side in ("left", "right")]
+    saved = [base64.b64decode(sound) for sound in re.findall(r'base64,([^"]+)"', page)]
+    assert saved == [audio.mp3_bytes(listening.sources[name][index]) for name, index in first]
     assert "text/html" not in ScoreView(None)._repr_mimebundle_()
     with pytest.raises(MusegenError, match="at least one piece"):
         ScoreTabs({})

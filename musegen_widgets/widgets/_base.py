@@ -12,7 +12,7 @@ from pathlib import Path
 import ipywidgets as widgets
 import numpy as np
 
-from .. import encoding
+from .. import colab, encoding
 from ..errors import MusegenError
 
 
@@ -40,8 +40,20 @@ class StaticFallback:
         static = self.static_html()
         if static:
             bundle["text/html"] = static
+            if not colab.live_widgets():  # Colab may draw nothing of a widget: show the music, say why
+                bundle = {
+                    "text/html": static + COLAB_NOTE,
+                    "text/plain": bundle.get("text/plain", repr(self)),
+                }
         return bundle
 
+
+COLAB_NOTE = (
+    '<p style="color:#555;font-size:90%">On Colab the course shows its widgets\' music without their controls '
+    "(Colab's support for ipywidgets 8 is incomplete): open this notebook in JupyterLab or on Binder to use them, "
+    "or set <code>MUSEGEN_LIVE_WIDGETS=1</code> to try them here.</p>"
+)
+"""Said under a widget's music on Colab, where its controls are not shown (:func:`musegen_widgets.colab.live_widgets`)."""
 
 STATIC_NOTE = (
     '<p style="color:#555;font-size:90%">Saved music, shown without a kernel: run the notebook to move the '

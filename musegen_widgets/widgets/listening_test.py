@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import glob
 import html
@@ -387,11 +388,28 @@ class ListeningTest(StaticFallback, widgets.VBox):
         )
 
     def static_html(self) -> str:
-        """What a saved notebook shows without a kernel: the question, and that the test needs one (its
-        excerpts are not saved, which would give the answers away)."""
+        """What a saved notebook shows without a kernel: the question and the first trial as the test asks it,
+        two unlabelled players (MP3 inside the page, :func:`~musegen_widgets.audio.mp3_bytes`), with no score,
+        as in the test itself: a score would help tell the sources apart. The other trials' excerpts are
+        not saved.
+
+        Taught in chapter 04, section 8 (a blind listening test).
+        """
+        players = []
+        for number, side in ((1, "left"), (2, "right")):
+            name, index = self.plan[0][side]
+            sound = base64.b64encode(audio.mp3_bytes(self.sources[name][index])).decode("ascii")
+            label = f"Excerpt {number} of trial 1"
+            players.append(
+                f'<div style="display:inline-block;margin-right:2em"><b>Excerpt {number}</b><br>'
+                f'<audio controls preload="metadata" aria-label="{label}" title="{label}" '
+                f'src="data:audio/mpeg;base64,{sound}"></audio></div>'
+            )
         return (
-            f"<p><b>{html.escape(self.question)}</b> A blind listening test of {len(self.plan)} trials: run the "
-            "notebook to take it (its excerpts are not saved in the page, which would give the answers away).</p>"
+            f'<div class="musegen-listening"><p><b>{html.escape(self.question)}</b> A blind listening test of '
+            f"{len(self.plan)} trials. Its first trial, as the test asks it:</p>{''.join(players)}"
+            "<p>Run the notebook to answer and go on (the other trials' excerpts are not saved in the page).</p>"
+            "</div>"
         )
 
     def __repr__(self) -> str:
@@ -413,18 +431,37 @@ def listener_name(name: str) -> str:
     return cleaned
 
 
+_LOCK_TIMEOUT = 60.0  # seconds; the lock is held for the milliseconds of one read and write
+
+
 @contextlib.contextmanager
 def _locked(path: Path):
-    """Hold an exclusive lock on ``path``'s lock file (``.name.lock`` beside it) while the block runs; where
-    the system has no ``fcntl`` (Windows), no lock."""
+    """Hold an exclusive lock on ``path``'s lock file (``.name.lock`` beside it) while the block runs.
+
+    The lock is :class:`filelock.FileLock`, the same on every system: ``flock`` on Linux and macOS,
+    ``LockFileEx`` on Windows. Both are the operating system's locks on an open file, released by the system
+    when the process holding one ends, however it ends, so a kernel that crashed or was killed mid-answer
+    leaves no stale lock behind (the lock file may stay; it is not the lock). Only where the folder's file
+    system has no such locks (some network shares) does a recent filelock fall back to the lock file's mere
+    existence, which a killed process can leave behind (an older one raises an ``OSError``, which
+    :meth:`ListeningTest.answer` reports): hence a wait of at most a minute, after which the answer is refused
+    with a message that names the lock file, instead of a kernel that hangs.
+
+    Raises
+    ------
+    MusegenError
+        If the lock is not free within a minute.
+    """
+    import filelock
+
+    lock_path = path.parent / f".{path.name}.lock"
     try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(path.parent / f".{path.name}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
+        with filelock.FileLock(lock_path, timeout=_LOCK_TIMEOUT):
             yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    except filelock.Timeout:
+        raise MusegenError(
+            f"the answers file stayed locked for {_LOCK_TIMEOUT:.0f} s (another tab or kernel is answering, "
+            f"or one was stopped while it held {lock_path.name}); the answer was not saved: answer again, and "
+            f"if this persists with no other tab open, delete {lock_path}",
+            path,
+        ) from None

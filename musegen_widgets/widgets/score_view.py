@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import re
 
@@ -76,6 +77,8 @@ class ScoreView(StaticFallback, widgets.VBox):
     ----------
     piece
         The :class:`~musegen_widgets.encoding.Piece` shown.
+    description
+        The score in words (:func:`~musegen_widgets.render.score_description`): its text alternative.
     heading, score, player, roll_button, roll_image, download_button, downloads
         The parts of the view (ipywidgets): the title, the engraved SVG, the audio player, the piano-roll
         toggle and its image, the button that makes the downloads and their links.
@@ -112,7 +115,7 @@ class ScoreView(StaticFallback, widgets.VBox):
         super().__init__([self.heading, controls, self.score, self.roll_image])
         self.tempo = tempo
         self.piece: encoding.Piece | None = None
-        self.title = ""
+        self.title = self.description = self._svg = ""
         if music is not None:
             self.update(music, title=title, time_signature=time_signature)
 
@@ -126,10 +129,13 @@ class ScoreView(StaticFallback, widgets.VBox):
         title = piece.title if title is None else title
         svg = render.score_svg(piece)
         wav = audio.wav_bytes(piece, tempo=self.tempo)
+        description = render.score_description(dataclasses.replace(piece, title=title))
         # score and sound computed: now swap them in, so a failure above leaves the old view intact
-        self.piece, self.title = piece, title
+        self.piece, self.title, self._svg, self.description = piece, title, svg, description
         self.heading.value = f"<b>{html.escape(title)}</b>" if title else ""
-        self.score.value = f'<div style="{_SCORE_STYLE}">{svg}</div>'
+        self.score.value = (
+            f'<div role="img" aria-label="{html.escape(description)}" style="{_SCORE_STYLE}">{svg}</div>'
+        )
         self.player.value = wav
         self.roll_image.value = _pianoroll_png(piece) if self.roll_button.value else b""
         self.downloads.value = ""  # the old music's files: made again when asked
@@ -148,7 +154,8 @@ class ScoreView(StaticFallback, widgets.VBox):
         self.download_button.layout.display = "none"
 
     def static_html(self) -> str:
-        """The music shown as plain HTML, for where no kernel runs: the title, the engraved score and an audio
+        """The music shown as plain HTML, for where no kernel runs: the title, the engraved score (an ``<img>``
+        of the SVG, :func:`~musegen_widgets.render.score_image`, which sanitised pages keep) and an audio
         player whose sound (MP3, :func:`~musegen_widgets.audio.mp3_bytes`) is inside the page; empty for an
         empty view.
 
@@ -158,10 +165,13 @@ class ScoreView(StaticFallback, widgets.VBox):
         if self.piece is None:
             return ""
         sound = base64.b64encode(audio.mp3_bytes(self.piece, tempo=self.tempo)).decode("ascii")
+        label = html.escape(f"Sound of {self.title}" if self.title else "Sound of this music")
+        score = render.score_image(self._svg, description=self.description)
         return (
             f'<div class="musegen-static">{self.heading.value}'
-            f'<div><audio controls preload="metadata" src="data:audio/mpeg;base64,{sound}"></audio></div>'
-            f"{self.score.value}</div>"
+            f'<div><audio controls preload="metadata" aria-label="{label}" title="{label}" '
+            f'src="data:audio/mpeg;base64,{sound}"></audio></div>'
+            f'<div style="{_SCORE_STYLE}">{score}</div></div>'
         )
 
     def _toggle_roll(self, change: dict) -> None:

@@ -1,0 +1,242 @@
+"""Each chapter opened as a learner first meets it, before any cell runs: in JupyterLab as a fresh clone
+(untrusted, its HTML sanitised), in JupyterLab trusted (as after a learner ran and saved it), and in
+Notebook 7. Every saved musical example must show an engraved score and a player with a sound, with no
+stray SVG text, no ``<IPython.core.display.SVG object>`` and no widget error in their place.
+
+A second test runs a cell with a ``ScoreView``, saves, stops the kernel and reopens the notebook: with the
+course's pre-save hook (``musegen_widgets.saving``) the music shows; without it (the control) JupyterLab
+shows "model not found", so the first check can fail.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, TOKEN, jupyter_server
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOKS = sorted(path.name for path in (ROOT / "notebooks").glob("*.ipynb"))
+HOOK = "--ContentsManager.pre_save_hook=musegen_widgets.saving.pre_save_hook"
+# What stands in for music where a renderer failed: the text of a dropped <svg>, an undisplayable object,
+# a widget with no model.
+BROKEN = (
+    "Engraved by Verovio",
+    "IPython.core.display.SVG object",
+    "Error displaying widget",
+    "model not found",
+)
+
+# Every output drawn, also far below the window (JupyterLab and Notebook 7 draw only what is on screen by
+# default), so that each can be checked without scrolling.
+SETTINGS = {"@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"}}
+
+MUSIC = """() => Promise.all([...document.querySelectorAll('.jp-OutputArea-output .musegen-static')].map(async block => {
+    const img = block.querySelector('img');
+    const audio = block.querySelector('audio');
+    let width = 0;
+    if (img) { try { await img.decode(); } catch (e) {} width = img.naturalWidth; }
+    const duration = audio ? await new Promise(resolve => {
+        if (audio.readyState >= 1) resolve(audio.duration);
+        else {
+            audio.onloadedmetadata = () => resolve(audio.duration);
+            audio.onerror = () => resolve(-1);
+            audio.load();
+        }
+    }) : 0;
+    return {width, duration, alt: img ? img.alt : '', label: audio ? (audio.getAttribute('aria-label') || audio.title) : ''};
+}))"""
+
+
+def saved_music(name: str) -> tuple[int, int]:
+    """(musical examples, listening tests' questions) saved in a chapter's outputs."""
+    notebook = json.loads((ROOT / "notebooks" / name).read_text())
+    html = [
+        "".join(output.get("data", {}).get("text/html", ""))
+        for cell in notebook["cells"]
+        for output in cell.get("outputs", [])
+    ]
+    return sum(text.count('class="musegen-static"') for text in html), sum(
+        "A blind listening test of" in text for text in html
+    )
+
+
+def _folder(trusted: bool) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="musegen-unrun-"))
+    shutil.copytree(ROOT / "notebooks", folder / "notebooks")
+    for name, settings in SETTINGS.items():
+        path = folder / "settings" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(settings))
+    if trusted:  # signed in this server's own database, as JupyterLab signs a notebook its user saved
+        subprocess.run(
+            [sys.executable, "-m", "jupyter", "trust", *sorted((folder / "notebooks").glob("*.ipynb"))],
+            check=True,
+            capture_output=True,
+            env={**_env(folder)},
+        )
+    return folder
+
+
+def _env(folder: Path) -> dict[str, str]:
+    import os
+
+    # a data folder of its own: the notebooks' signatures (trust) are kept there
+    return {**os.environ, "JUPYTER_DATA_DIR": str(folder / "jupyter-data")}
+
+
+@pytest.fixture(scope="module")
+def untrusted_url():
+    folder = _folder(trusted=False)
+    with jupyter_server(folder, args=(HOOK,), env=_env(folder)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def trusted_url():
+    folder = _folder(trusted=True)
+    with jupyter_server(folder, env=_env(folder)) as url:
+        yield url
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+def _open(context, url: str, path: str):
+    page = context.new_page()
+    page.goto(f"{url}/lab?token={TOKEN}")  # logs in
+    page.goto(f"{url}{path}{'?reset' if path.startswith('/lab') else ''}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    # every markdown cell and output drawn: the last cell's prompt or content exists
+    page.wait_for_function(
+        "n => document.querySelectorAll('.jp-Notebook .jp-Cell').length >= n",
+        arg=len(json.loads((ROOT / "notebooks" / path.rsplit("/", 1)[-1]).read_text())["cells"]),
+        timeout=60_000,
+    )
+    return page
+
+
+def _check_music(page, name: str, artifacts, label: str) -> None:
+    examples, questions = saved_music(name)
+    try:
+        page.wait_for_function(
+            "n => document.querySelectorAll('.jp-OutputArea-output .musegen-static').length >= n",
+            arg=examples,
+            timeout=60_000,
+        )
+        music = page.evaluate(MUSIC)
+        outputs = " ".join(page.locator(".jp-OutputArea-output").all_text_contents())
+        assert len(music) == examples > 0
+        assert all(item["width"] > 0 for item in music), [item["width"] for item in music]
+        assert all(item["duration"] > 0 for item in music), [item["duration"] for item in music]
+        assert all(item["alt"].startswith("Score") and item["label"] for item in music)
+        assert outputs.count("A blind listening test of") == questions
+        assert [text for text in BROKEN if text in outputs] == []
+    except Exception:
+        page.screenshot(path=str(artifacts / f"unrun-{label}-{name}.png"), full_page=True)
+        raise
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_jupyterlab_untrusted_shows_every_score_and_sound(context, untrusted_url, name, artifacts):
+    page = _open(context, untrusted_url, f"/lab/tree/notebooks/{name}")
+    _check_music(page, name, artifacts, "lab-untrusted")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_jupyterlab_trusted_shows_every_score_and_sound(context, trusted_url, name, artifacts):
+    page = _open(context, trusted_url, f"/lab/tree/notebooks/{name}")
+    _check_music(page, name, artifacts, "lab-trusted")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_7_shows_every_score_and_sound(context, untrusted_url, name, artifacts):
+    page = _open(context, untrusted_url, f"/notebooks/notebooks/{name}")
+    _check_music(page, name, artifacts, "notebook7")
+
+
+def _run_save_and_reopen(context, url: str, folder_name: str) -> tuple[dict, str]:
+    """Run a one-cell notebook that shows a ScoreView, save it, stop its kernel, reopen it; return the saved
+    file and the reopened page's output text."""
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {},
+                "outputs": [],
+                "source": "from musegen_widgets import encoding\nfrom musegen_widgets.widgets import ScoreView\n\n"
+                "ScoreView(encoding.parse_melody('C4q D4q E4q F4q | G4w'), title='Five notes')",
+            }
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    request = urllib.request.Request(
+        f"{url}/api/contents/{folder_name}.ipynb?token={TOKEN}",
+        data=json.dumps({"type": "notebook", "content": notebook}).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=30)
+    page = context.new_page()
+    page.goto(f"{url}/lab?token={TOKEN}")
+    page.goto(f"{url}/lab/tree/{folder_name}.ipynb?reset")
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=90_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-StatusBar-Widget')].some(e => e.textContent.includes('Idle'))",
+        timeout=90_000,
+    )
+    page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").first.click()
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_selector(".jp-OutputArea-output .widget-vbox audio", timeout=120_000)  # the live widget
+    page.keyboard.press("Control+s")
+    page.wait_for_timeout(2000)
+    with urllib.request.urlopen(
+        f"{url}/api/contents/{folder_name}.ipynb?token={TOKEN}", timeout=30
+    ) as answer:
+        saved = json.loads(answer.read())["content"]
+    with urllib.request.urlopen(f"{url}/api/kernels?token={TOKEN}", timeout=30) as answer:
+        kernels = json.loads(answer.read())
+    for kernel in kernels:  # reopened "without a kernel"
+        urllib.request.urlopen(
+            urllib.request.Request(f"{url}/api/kernels/{kernel['id']}?token={TOKEN}", method="DELETE"),
+            timeout=30,
+        )
+    page.close()
+    page = context.new_page()
+    page.goto(f"{url}/lab/tree/{folder_name}.ipynb?reset")
+    page.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=90_000)
+    page.wait_for_timeout(3000)  # a widget view that cannot find its model says so within this time
+    text = " ".join(page.locator(".jp-OutputArea-output").all_text_contents())
+    images = page.evaluate(
+        "[...document.querySelectorAll('.jp-OutputArea-output .musegen-static img')].length"
+    )
+    page.close()
+    return saved, text if images else text + " (no score image)"
+
+
+def test_a_notebook_saved_by_a_learner_shows_its_music_when_reopened_without_a_kernel(
+    context, untrusted_url, trusted_url
+):
+    saved, text = _run_save_and_reopen(context, untrusted_url, "learner")
+    data = saved["cells"][0]["outputs"][0]["data"]
+    assert "application/vnd.jupyter.widget-view+json" not in data and "musegen-static" in data["text/html"]
+    assert [broken for broken in BROKEN if broken in text] == [] and "(no score image)" not in text
+
+    # the control: a server without the course's hook saves the live view, which then has no model to draw
+    saved, text = _run_save_and_reopen(context, trusted_url, "learner-without-hook")
+    assert "application/vnd.jupyter.widget-view+json" in saved["cells"][0]["outputs"][0]["data"]
+    assert "model not found" in text
