@@ -36,6 +36,7 @@ __all__ = [
     "SOUNDFONT_VARIABLE",
     "synthesize",
     "wav_bytes",
+    "mp3_bytes",
     "player",
 ]
 

@@ -165,8 +165,15 @@ def write_links(path) -> bool:
     )
     if setup is None:
         first_code = next(i for i, cell in enumerate(cells) if cell["cell_type"] == "code")
-        setup = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": []}
+        setup = {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "colab-setup",
+            "metadata": {},
+            "outputs": [],
+        }
         cells.insert(first_code, setup)
+    setup.setdefault("id", "colab-setup")  # nbformat 4.5 names every cell
     setup["source"] = source.splitlines(keepends=True)
     title = cells[0]
     lines = "".join(title["source"]).split("\n")

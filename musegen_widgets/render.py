@@ -36,7 +36,10 @@ __all__ = [
 ]
 
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
-VOICE_COLOURS = ("#d1495b", "#edae49", "#00798c", "#30638e")
+VOICE_COLOURS = ("#D55E00", "#E69F00", "#009E73", "#0072B2")
+"""Soprano, alto, tenor, bass: vermillion, orange, bluish green and blue of Okabe and Ito's palette, which
+readers with any common colour-vision deficiency can tell apart (the chapters' other figures use
+matplotlib's ``tableau-colorblind10`` style)."""
 
 # 16th-step lengths that one written note can have, longest first, with their duration and dots.
 _WRITTEN_LENGTHS = {
@@ -531,9 +534,9 @@ def attention_pianoroll(music: MusicLike, weights, step: int, *, time_signature:
     roll.set_ylim(pitches.min() - 2, pitches.max() + 2)
     roll.set_ylabel("MIDI pitch")
     for ax in (roll, strip):
-        ax.axvline((step + 0.5) / bar, color="#30638e", linewidth=1.5)
+        ax.axvline((step + 0.5) / bar, color="#0072B2", linewidth=1.5)
         ax.grid(axis="x", alpha=0.3)
-    strip.bar((np.arange(len(weights)) + 0.5) / bar, weights, width=1 / bar, color="#d1495b")
+    strip.bar((np.arange(len(weights)) + 0.5) / bar, weights, width=1 / bar, color="#D55E00")
     strip.set_xlim(0, max(piece.n_steps, 1) / bar)
     strip.set(xlabel="bar", ylabel="weight")
     roll.set_title(f"where step {step} looks (blue line): darker notes get more attention")

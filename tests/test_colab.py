@@ -28,10 +28,8 @@ def _setup_source(path: Path) -> str:
 @pytest.fixture
 def on_colab(monkeypatch):
     """A stand-in for Colab: its ``google.colab`` module is loaded."""
-    google = types.ModuleType("google")
-    google.colab = types.ModuleType("google.colab")
-    monkeypatch.setitem(sys.modules, "google", google)
-    monkeypatch.setitem(sys.modules, "google.colab", google.colab)
+    # only google.colab: "google" is also the namespace package of google.protobuf, which TensorFlow imports
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     monkeypatch.delenv("MUSEGEN_LIVE_WIDGETS", raising=False)
 
 

@@ -26,17 +26,25 @@ def test_readme_has_two_setup_commands_and_ci_runs_the_test_one_verbatim():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert ci[ci.index("# test command:") + 1] == tests
     assert (ROOT / ".ci" / "run").stat().st_mode & 0o111
-    assert lab.split(" && ")[:2] == tests.split(" && ")[:2]  # the same set-up
+    assert lab.split(" && ")[0] == tests.split(" && ")[0] == "python3 -m venv .venv"  # the same environment
+    # a learner gets the course as a package (with its save hook), not the test tools; the tests an editable one
+    assert lab.split(" && ")[1] == '.venv/bin/pip install -q ".[lab]"'
+    assert tests.split(" && ")[1] == '.venv/bin/pip install -q -e ".[dev]"'
 
 
 def pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=;\[ ]", requirement)[0] for requirement in requirements}
+
+
 def test_pyproject_is_the_single_source_of_dependencies():
-    names = {re.split(r"[<>=;\[ ]", d)[0] for d in pyproject()["project"]["dependencies"]}
-    for required in [
-        "jupyterlab",
+    project = pyproject()["project"]
+    runtime, extras = _names(project["dependencies"]), project["optional-dependencies"]
+    # the package needs what it imports; the course, the tests and the tools are extras
+    assert {
         "ipywidgets",
         "tensorflow-cpu",
         "tensorflow",
@@ -44,14 +52,12 @@ def test_pyproject_is_the_single_source_of_dependencies():
         "verovio",
         "matplotlib",
         "numpy",
-        "nbval",
-        "pytest",
-    ]:
-        assert required in names
-    assert any(
-        "tensorflow-cpu" in d and "sys_platform == 'linux'" in d
-        for d in pyproject()["project"]["dependencies"]
-    )
+    } <= runtime
+    assert not runtime & {"jupyterlab", "notebook", "pytest", "nbval", "playwright", "ruff", "ai-edge-litert"}
+    assert {"jupyterlab", "notebook", "musegen-widgets"} <= _names(extras["lab"])
+    assert {"pytest", "nbval", "pytest-xdist", "playwright", "build"} <= _names(extras["test"])
+    assert "musegen-widgets[test]" in extras["dev"] and "ruff" in _names(extras["dev"])
+    assert any("tensorflow-cpu" in d and "sys_platform == 'linux'" in d for d in project["dependencies"])
 
 
 def test_environment_files_install_the_package_from_pyproject():
@@ -60,10 +66,10 @@ def test_environment_files_install_the_package_from_pyproject():
     binder = yaml.safe_load((ROOT / "binder" / "environment.yml").read_text())
     assert f"python={python}" in top["dependencies"] and f"python={python}" in binder["dependencies"]
     pip = [d for d in top["dependencies"] if isinstance(d, dict)][0]["pip"]
-    assert pip == ["-e .[dev]"]  # nothing listed twice: the dependencies come from pyproject
+    assert pip == [".[lab]"]  # nothing listed twice: the dependencies come from pyproject
     assert not [d for d in binder["dependencies"] if isinstance(d, dict)]  # no pip list to drift
     post_build = (ROOT / "binder" / "postBuild").read_text()
-    assert "pip install --no-cache-dir -e ." in post_build
+    assert 'pip install --no-cache-dir ".[lab]"' in post_build  # a package install: its save hook too
     assert "/lab/tree/notebooks/00_music_as_data.ipynb" in post_build
     assert (ROOT / "notebooks" / "00_music_as_data.ipynb").exists()
     assert (ROOT / "binder" / "postBuild").stat().st_mode & 0o111

@@ -83,10 +83,30 @@ def test_the_wheel_holds_the_package_its_weights_and_the_save_hook_and_no_course
     )  # the sdist carries the data the wheel is built from
 
 
-def test_the_wheel_installed_outside_the_repository_shows_samples_and_harmonises(dist, tmp_path):
+def _interpreter(version: str) -> str | None:
+    """A CPython of this version installed beside the one running the tests (pyenv's, or on the PATH)."""
+    import shutil
+
+    found = shutil.which(f"python{version}")
+    for candidate in [found, *sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))]:
+        if candidate and subprocess.run([candidate, "--version"], capture_output=True).returncode == 0:
+            return str(candidate)
+    return None
+
+
+# CI checks the wheel on the Python that runs the tests; MUSEGEN_ALL_PYTHONS=1 also on the other supported
+# ones found here (about a minute each)
+OTHER_PYTHONS = ["3.12", "3.13"] if os.environ.get("MUSEGEN_ALL_PYTHONS") == "1" else []
+
+
+@pytest.mark.parametrize("version", [None, *OTHER_PYTHONS], ids=lambda v: v or "this-python")
+def test_the_wheel_installed_outside_the_repository_shows_samples_and_harmonises(dist, tmp_path, version):
     (wheel,) = dist.glob("musegen_widgets-*.whl")
+    python = sys.executable if version is None else _interpreter(version)
+    if python is None:
+        pytest.skip(f"no Python {version} here")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, capture_output=True)
     listed = subprocess.run(
@@ -113,3 +133,18 @@ def test_the_wheel_installed_outside_the_repository_shows_samples_and_harmonises
         assert json.load(manifest) == json.loads((ROOT / "data" / "MANIFEST.json").read_text())
     config = venv / "etc" / "jupyter" / "jupyter_server_config.d" / "musegen_widgets.json"
     assert "musegen_widgets.saving.pre_save_hook" in config.read_text()
+
+
+def test_pip_refuses_an_unsupported_python_with_a_plain_message(dist, tmp_path):
+    python = _interpreter("3.10")  # below the range, as 3.14 is above it: the same check
+    if python is None:
+        pytest.skip("no Python 3.10 here")
+    (wheel,) = dist.glob("musegen_widgets-*.whl")
+    subprocess.run([python, "-m", "venv", str(tmp_path / "venv")], check=True)
+    result = subprocess.run(
+        [str(tmp_path / "venv" / "bin" / "python"), "-m", "pip", "install", "--no-deps", str(wheel)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "requires a different Python" in result.stderr and "<3.14,>=3.11" in result.stderr

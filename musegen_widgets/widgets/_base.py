@@ -36,7 +36,8 @@ class StaticFallback:
         return ""
 
     def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs)
+        live = getattr(super(), "_repr_mimebundle_", None)  # ipywidgets 8; 7 displays itself (below)
+        bundle = live(**kwargs) if live is not None else {"text/plain": repr(self)}
         static = self.static_html()
         if static:
             bundle["text/html"] = static
@@ -46,6 +47,17 @@ class StaticFallback:
                     "text/plain": bundle.get("text/plain", repr(self)),
                 }
         return bundle
+
+    if hasattr(widgets.Widget, "_ipython_display_"):  # ipywidgets 7, which Colab has (7.7.1 in 2026)
+
+        def _ipython_display_(self, **kwargs):
+            """ipywidgets 7 displays a widget itself rather than through ``_repr_mimebundle_``: on Colab
+            show the music (unless the live widget is asked for), elsewhere the widget as ipywidgets 7 does."""
+            if colab.live_widgets():
+                return super()._ipython_display_(**kwargs)
+            from IPython.display import display
+
+            display(self._repr_mimebundle_(), raw=True)
 
 
 COLAB_NOTE = (

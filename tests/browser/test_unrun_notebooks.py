@@ -55,6 +55,17 @@ MUSIC = """() => Promise.all([...document.querySelectorAll('.jp-OutputArea-outpu
 }))"""
 
 
+LISTENING = """() => Promise.all([...document.querySelectorAll('.jp-OutputArea-output .musegen-listening audio')]
+    .map(audio => new Promise(resolve => {
+        if (audio.readyState >= 1) resolve(audio.duration);
+        else {
+            audio.onloadedmetadata = () => resolve(audio.duration);
+            audio.onerror = () => resolve(-1);
+            audio.load();
+        }
+    })))"""
+
+
 def saved_music(name: str) -> tuple[int, int]:
     """(musical examples, listening tests' questions) saved in a chapter's outputs."""
     notebook = json.loads((ROOT / "notebooks" / name).read_text())
@@ -142,6 +153,8 @@ def _check_music(page, name: str, artifacts, label: str) -> None:
         assert all(item["duration"] > 0 for item in music), [item["duration"] for item in music]
         assert all(item["alt"].startswith("Score") and item["label"] for item in music)
         assert outputs.count("A blind listening test of") == questions
+        trial = page.evaluate(LISTENING)  # each listening test's first trial: two sounds
+        assert len(trial) == 2 * questions and all(duration > 0 for duration in trial), trial
         assert [text for text in BROKEN if text in outputs] == []
     except Exception:
         page.screenshot(path=str(artifacts / f"unrun-{label}-{name}.png"), full_page=True)
