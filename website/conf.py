@@ -32,7 +32,8 @@ if not _link.exists():
     except FileExistsError:  # another build made it just now
         pass
 
-# The stored notebooks have no cell ids; nbformat adds them in memory as it reads, and warns for each.
+# A cell without an id (as a notebook written by an older tool may have) gets one from nbformat in memory as it
+# reads, with a warning each time: not the site's concern.
 warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
 
 project = "musegen"
