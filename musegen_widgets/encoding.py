@@ -524,11 +524,22 @@ def encode_frames(music: MusicLike) -> np.ndarray:
     return frames[sounding[0] :] if len(sounding) else frames[:0]
 
 
-def decode_frames(frames: Any, *, time_signature: str = "4/4") -> Piece:
+def decode_frames(frames: Any, *, time_signature: str = "4/4", start: int = 0) -> Piece:
     """A :class:`Piece` from frames; the k-th highest pitch of each frame goes to voice k (top first).
 
-    Taught in chapter 00, section 7 (bring your own music).
+    Taught in chapter 00, section 5 (three ways to write music as numbers).
+
+    Frames begin at the first quarter where something sounds, so a pickup's silence is gone and its first
+    beat would land on a downbeat. ``start`` is the step of the music's first note (12 for a one-beat pickup in
+    4/4), rounded up to a quarter as the frames were: it puts every frame back on its beat.
+
+    >>> frames = encode_frames(Piece(([[67, 12, 16], [72, 16, 32]],)))  # a one-beat pickup
+    >>> decode_frames(frames).voices[0][0].tolist(), decode_frames(frames, start=12).voices[0][0].tolist()
+    ([67, 0, 4], [67, 12, 16])
     """
+    if start < 0:
+        raise MusegenError(f"start is a step, 0 or more, not {start}")
+    offset = -(-start // STEPS_PER_QUARTER) * STEPS_PER_QUARTER
     frames = np.asarray(frames, dtype=bool)
     width = FRAME_HIGH - FRAME_LOW + 1
     if frames.ndim != 2 or frames.shape[1] != width:
@@ -542,8 +553,9 @@ def decode_frames(frames: Any, *, time_signature: str = "4/4") -> Piece:
     for roll in by_voice:
         notes = _runs(roll)
         notes[:, 0] += FRAME_LOW
+        notes[:, 1:] += offset
         voices.append(notes)
-    return Piece(tuple(voices), time_signature, length=len(frames) * STEPS_PER_QUARTER)
+    return Piece(tuple(voices), time_signature, length=offset + len(frames) * STEPS_PER_QUARTER)
 
 
 SATB_SILENCE = 0

@@ -57,9 +57,36 @@ _WRITTEN_LENGTHS = {
 }
 _SHARP_ORDER = "fcgdaeb"
 _FLAT_ORDER = "beadgcf"
-# (letter, alteration) of each pitch class, spelled with sharps or with flats
-_SHARP_SPELLING = tuple(zip("ccddeffggaab", (0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1, 0)))
-_FLAT_SPELLING = tuple(zip("cddeefggaabb", (0, -1, 0, -1, 0, 0, -1, 0, -1, 0, -1, 0)))
+_LINE_OF_FIFTHS = "fcgdaeb"  # the natural notes at positions -1..5 of the line of fifths (C at 0)
+
+
+def _spelling(fifths: int) -> tuple[tuple[str, int], ...]:
+    """(letter, alteration) of each pitch class in a key signature of ``fifths`` (sharps > 0, flats < 0).
+
+    A note of the signature's scale is spelled by it. Any other takes, of its two spellings with one sharp or
+    flat, the one nearer on the line of fifths (..., Bb, F, C, G, D, A, E, B, F#, C#, G#, ...; Temperley,
+    *The Cognition of Basic Musical Structures*, 2001) to the keys the signature names, a point one fifth
+    sharpwards of the middle of its scale: so the raised sixth and seventh of the minor key and the leading
+    notes of its dominant come out as sharps or naturals (F# and C# under two flats, G minor; G# and D#
+    with none, A minor), and the major key's lowered seventh as a flat (Bb with none).
+
+    >>> ["".join((letter.upper(), {1: "#", -1: "b", 0: ""}[alter])) for letter, alter in _spelling(-2)]
+    ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B']
+    """
+    centre = fifths + 3
+    spelled = []
+    for pitch_class in range(12):
+        base = (
+            7 * pitch_class
+        ) % 12  # a position of this pitch class on the line of fifths (7 * 7 = 1 mod 12)
+        candidates = [base + 12 * shift for shift in (-2, -1, 0, 1) if -8 <= base + 12 * shift <= 12]
+        position = min(candidates, key=lambda p: (abs(p - centre), -p))  # a tie goes to the sharp side
+        spelled.append((_LINE_OF_FIFTHS[(position + 1) % 7], (position + 1) // 7))
+    return tuple(spelled)
+
+
+_SPELLINGS = {fifths: _spelling(fifths) for fifths in range(-7, 8)}
+_NATURAL_PITCH_CLASS = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 _ACCIDENTALS = {1: "s", -1: "f", 0: "n"}
 _CLEFS = {
     "G": 'shape="G" line="2"',
@@ -167,10 +194,16 @@ def _pickup_steps(piece: Piece) -> int:
     return earliest if earliest < piece.steps_per_bar else 0
 
 
+def _place(pitch: int, spelling) -> tuple[str, int]:
+    """A pitch's letter and octave as spelled (B#3 is MIDI 60, Cb5 is MIDI 71)."""
+    letter, alteration = spelling[pitch % 12]
+    return letter, (pitch - alteration - _NATURAL_PITCH_CLASS[letter]) // 12 - 1
+
+
 def _layer_mei(events: list[Event], fifths: int, in_key: dict[str, int], beat: int) -> str:
     """The MEI of one voice in one bar: notes spelled in the key, accidentals shown as a score shows them
     (once per bar and octave, not on a tied-over note), eighths and shorter beamed by beat."""
-    spelling = _SHARP_SPELLING if fifths >= 0 else _FLAT_SPELLING
+    spelling = _SPELLINGS[fifths]
     shown: dict[tuple[str, int], int] = {}  # alterations written earlier in this bar
     elements = []
     for _, length, chord in events:
@@ -180,10 +213,10 @@ def _layer_mei(events: list[Event], fifths: int, in_key: dict[str, int], beat: i
             elements.append(f"<rest {timing}/>")
             continue
         notes = []
-        places = [(spelling[pitch % 12][0], pitch // 12 - 1) for pitch, _ in chord]
+        places = [_place(pitch, spelling) for pitch, _ in chord]
         for pitch, tie in chord:
             letter, alteration = spelling[pitch % 12]
-            octave = pitch // 12 - 1
+            octave = _place(pitch, spelling)[1]
             current = shown.get((letter, octave), in_key[letter])
             if tie in ("m", "t"):  # a tied-over note shows no accidental: it holds the pitch it began with
                 accidental = f' accid.ges="{_ACCIDENTALS[alteration]}"' if alteration or current else ""
@@ -389,8 +422,9 @@ def score_description(music: MusicLike, *, time_signature: str | None = None) ->
     """A score in words: the text alternative of its picture, for a screen reader or where images are off.
 
     Taught in chapter 00, section 4 (seeing and hearing a chorale). Names the title, the voices, the number
-    of bars and the meter, and the key signature the engraving uses (with the major and minor key it
-    belongs to: which one the music is in, the signature alone does not say).
+    of bars (a pickup apart, as musicians count them: the pickup and a short last bar make one) and the
+    meter, and the key signature the engraving uses (with the major and minor key it belongs to: which one
+    the music is in, the signature alone does not say).
 
     >>> from musegen_widgets.encoding import Piece
     >>> score_description(Piece((np.array([[67, 0, 16], [66, 16, 32]]),), title="Two notes"))
@@ -412,10 +446,12 @@ def score_description(music: MusicLike, *, time_signature: str | None = None) ->
         if n_voices == 4
         else f"{n_voices} voices"
     )
-    bars = to_mei(piece).count("<measure ")  # as engraved: a pickup is a bar of its own
+    bars = to_mei(piece).count("<measure ")  # as engraved
+    pickup = _pickup_steps(piece) > 0  # engraved as a short bar of its own, which the count leaves out
+    length = f"{'a pickup and ' if pickup else ''}{bars - pickup} bar{'' if bars - pickup == 1 else 's'}"
     title = f"Score: {piece.title}." if piece.title else "Score."
     return (
-        f"{title} {voices}, {bars} bar{'' if bars == 1 else 's'} of {piece.time_signature}, key signature with "
+        f"{title} {voices}, {length} of {piece.time_signature}, key signature with "
         f"{signature} ({_MAJOR_KEYS[fifths + 6]} major or {_MINOR_KEYS[fifths + 6]} minor)."
     )
 

@@ -3,7 +3,7 @@ import subprocess
 import sys
 import time
 
-from musegen_widgets import audio, encoding, music21_io
+from musegen_widgets import audio, data, encoding, music21_io
 from musegen_widgets.encoding import HOLD, MAX_PITCH, MIN_PITCH, REST, Piece
 from musegen_widgets.errors import MusegenError
 
@@ -311,3 +311,17 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
         music21_io.write_midi(GOOD_TOKENS, target)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.mid"]
+
+
+def test_frames_decoded_from_their_start_keep_a_pickup_on_its_beat():
+    chorale = data.load_pieces("test")[0]
+    first = min(int(notes[:, 1].min()) for notes in chorale.voices)
+    assert first % encoding.STEPS_PER_QUARTER == 0 and first > 0  # a pickup of whole beats
+    frames = encoding.encode_frames(chorale)
+    lost = encoding.decode_frames(frames)
+    kept = encoding.decode_frames(frames, start=first)
+    assert min(int(notes[:, 1].min()) for notes in lost.voices) == 0  # its first beat on a downbeat
+    assert min(int(notes[:, 1].min()) for notes in kept.voices) == first
+    assert kept.n_steps == chorale.n_steps and np.array_equal(encoding.encode_frames(kept), frames)
+    with pytest.raises(MusegenError, match="start"):
+        encoding.decode_frames(frames, start=-1)

@@ -323,9 +323,9 @@ def test_a_score_in_words_names_its_title_voices_bars_meter_and_key_signature():
     assert render.score_description(f_major) == (
         "Score: In F. One voice, 2 bars of 4/4, key signature with 1 flat (F major or D minor)."
     )
-    melody = data.load_melodies("test")[1][: 8 * 16]  # a pickup: engraved as a bar of its own
+    melody = data.load_melodies("test")[1][: 8 * 16]  # a pickup, engraved as a bar of its own, and 7 bars
     words = render.score_description(melody)
-    assert "One voice, 8 bars of 4/4" in words and words.startswith("Score. ")
+    assert "One voice, a pickup and 7 bars of 4/4" in words and words.startswith("Score. ")
     three = encoding.Piece(tuple([[60 + 7 * k, 0, 48]] for k in range(3)), time_signature="3/4")
     assert render.score_description(three).startswith("Score. 3 voices, 4 bars of 3/4, ")  # 48 steps: 4 bars
     chorale = encoding.Piece(tuple([[pitch, 0, 16]] for pitch in (72, 67, 64, 48)), title="<Chorale>")
@@ -345,3 +345,31 @@ def test_a_score_image_holds_the_exact_engraving_and_an_escaped_text_alternative
     assert base64.b64decode(source).decode("utf-8") == svg
     alt = re.search(r'alt="([^"]*)"', element).group(1)
     assert "<" not in alt and '"' not in alt and html.unescape(alt) == 'Score: "<b>" & more'
+
+
+@pytest.mark.parametrize(
+    "corpus_id",
+    ["bach/bwv328", "bach/bwv177.5", "bach/bwv297", "bach/bwv46.6", "bach/bwv336", "bach/bwv86.6"],
+)
+def test_chromatic_notes_are_spelled_as_bach_wrote_them(corpus_id):
+    # chorales in flat, natural and sharp keys whose leading notes and borrowed notes a key-only spelling got
+    # wrong (F# written Gb in G minor, C# as Db in D minor, E# as F): every note as music21 reads Bach's score
+    import music21
+
+    piece = data.load_pieces("all")[data.chorale_ids("all").index(corpus_id)]
+    engraved = {}
+    for staff in ElementTree.fromstring(render.to_mei(piece)).iter(f"{MEI}staff"):
+        for note in staff.iter(f"{MEI}note"):
+            if note.get("tie") not in ("m", "t"):
+                sign = note.get("accid") or note.get("accid.ges") or "n"
+                engraved.setdefault(int(staff.get("n")), []).append(
+                    (note.get("pname"), {"s": 1, "f": -1, "n": 0}[sign], int(note.get("oct")))
+                )
+    score = music21.corpus.parse(corpus_id)
+    for number, part in enumerate(score.parts, start=1):
+        written = [
+            (note.pitch.step.lower(), int(note.pitch.alter), note.pitch.octave)
+            for note in part.recurse().notes
+            if not note.duration.isGrace and (note.tie is None or note.tie.type == "start")
+        ]
+        assert engraved[number] == written, (corpus_id, number)
