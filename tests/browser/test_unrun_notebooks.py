@@ -117,6 +117,28 @@ def trusted_url():
         yield url
 
 
+def _logged_in(browser, url: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{url}/api/status?token={TOKEN}")  # a login cookie for this server, kept by the context
+    page.close()
+    return context
+
+
+@pytest.fixture(scope="module")
+def untrusted(browser, untrusted_url):
+    context = _logged_in(browser, untrusted_url)
+    yield context, untrusted_url
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def trusted(browser, trusted_url):
+    context = _logged_in(browser, trusted_url)
+    yield context, trusted_url
+    context.close()
+
+
 @pytest.fixture
 def context(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -126,7 +148,6 @@ def context(browser):
 
 def _open(context, url: str, path: str):
     page = context.new_page()
-    page.goto(f"{url}/lab?token={TOKEN}")  # logs in
     page.goto(f"{url}{path}{'?reset' if path.startswith('/lab') else ''}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
     # every markdown cell and output drawn: the last cell's prompt or content exists
@@ -162,21 +183,29 @@ def _check_music(page, name: str, artifacts, label: str) -> None:
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_jupyterlab_untrusted_shows_every_score_and_sound(context, untrusted_url, name, artifacts):
-    page = _open(context, untrusted_url, f"/lab/tree/notebooks/{name}")
+def test_jupyterlab_untrusted_shows_every_score_and_sound(untrusted, name, artifacts):
+    context, url = untrusted
+    page = _open(context, url, f"/lab/tree/notebooks/{name}")
     _check_music(page, name, artifacts, "lab-untrusted")
+    page.close()
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_jupyterlab_trusted_shows_every_score_and_sound(context, trusted_url, name, artifacts):
-    page = _open(context, trusted_url, f"/lab/tree/notebooks/{name}")
+def test_jupyterlab_trusted_shows_every_score_and_sound(trusted, name, artifacts):
+    context, url = trusted
+    page = _open(context, url, f"/lab/tree/notebooks/{name}")
     _check_music(page, name, artifacts, "lab-trusted")
+    page.close()
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_7_shows_every_score_and_sound(context, untrusted_url, name, artifacts):
-    page = _open(context, untrusted_url, f"/notebooks/notebooks/{name}")
+# Notebook 7 draws outputs with JupyterLab's own renderers and sanitiser: two chapters stand for all, the first
+# and the one with listening tests and tabs of scores
+@pytest.mark.parametrize("name", [NOTEBOOKS[0], NOTEBOOKS[4]])
+def test_notebook_7_shows_every_score_and_sound(untrusted, name, artifacts):
+    context, url = untrusted
+    page = _open(context, url, f"/notebooks/notebooks/{name}")
     _check_music(page, name, artifacts, "notebook7")
+    page.close()
 
 
 def _run_save_and_reopen(context, url: str, folder_name: str) -> tuple[dict, str]:
