@@ -123,8 +123,14 @@ def test_the_front_page_is_the_readme_chapter_table_with_a_page_per_chapter(site
     page.goto(site)
     table = page.locator("article table")
     assert table.count() == 1
-    hrefs = table.first.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    links = table.first.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    hrefs = [href for href in links if not href.startswith("https://")]
     assert hrefs == [f"notebooks/{stem}.html" for stem in NOTEBOOKS]
+    from musegen_widgets import colab
+
+    assert [href for href in links if href.startswith("https://")] == [
+        colab.colab_url(f"{stem}.ipynb") for stem in NOTEBOOKS
+    ]  # each chapter's "run it on Colab" link
     for href in hrefs:
         assert status(urljoin(site, href)) == 200
     # the navigation lists every chapter too, in order
