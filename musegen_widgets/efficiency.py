@@ -11,8 +11,8 @@
 * :func:`litert_lstm_step` turns a melody LSTM's step into a LiteRT (TensorFlow Lite) model, float32 or
   with int8 weights (LiteRT's "dynamic range" quantisation: int8 weights, float activations, int8 matrix
   kernels), to measure what int8 buys on a runtime that has int8 kernels: numpy has none. LiteRT's
-  interpreter (the ``ai-edge-litert`` package) is optional, ``pip install "musegen-widgets[litert]"``, and has
-  no Windows wheels: :func:`litert_available` says whether it is there, and without it
+  interpreter (the ``ai-edge-litert`` package) is optional, ``pip install "musegen-widgets[litert]"`` (installed with
+  the course's ``[lab]`` extra): :func:`litert_available` says whether it is there, and without it
   :func:`litert_lstm_step` raises :class:`~musegen_widgets.errors.MusegenError` saying how to install it.
 """
 
@@ -36,7 +36,7 @@ __all__ = [
 _LITERT_MISSING = (
     "LiteRT's interpreter (the ai-edge-litert package) is not installed: it is the optional part of chapter 07 "
     'that runs a step on int8 kernels. Install it with `pip install "musegen-widgets[litert]"` or '
-    "`pip install ai-edge-litert` (it has no wheels for Windows, where the chapter skips this part)"
+    "`pip install ai-edge-litert`; without it the chapter skips this part"
 )
 
 
@@ -165,7 +165,7 @@ def litert_available() -> bool:
     Taught in chapter 07, section 2 (int8 weights), where the int8 runtime part runs only if it is there.
 
     LiteRT comes with the ``litert`` extra, ``pip install "musegen-widgets[litert]"``, or on its own,
-    ``pip install ai-edge-litert``; it has no wheels for Windows. Without it, :func:`litert_lstm_step`
+    ``pip install ai-edge-litert``. Without it, :func:`litert_lstm_step`
     raises :class:`~musegen_widgets.errors.MusegenError`.
 
     Returns
@@ -240,7 +240,7 @@ def litert_lstm_step(model, *, int8: bool) -> LiteRTStepper:
     ------
     MusegenError
         For a model that is not a ``MelodyLSTM``, or if LiteRT's interpreter (the optional ``ai-edge-litert``
-        package, ``pip install "musegen-widgets[litert]"``; no Windows wheels) is not installed: see
+        package, ``pip install "musegen-widgets[litert]"``) is not installed: see
         :func:`litert_available`.
     """
     _require_litert()  # before TensorFlow is imported and the step converted: say at once what is missing

@@ -31,15 +31,18 @@ __all__ = [
     "pianoroll",
     "attention_pianoroll",
     "to_mei",
+    "PALETTE",
     "VOICE_COLOURS",
     "VOICE_NAMES",
 ]
 
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
-VOICE_COLOURS = ("#D55E00", "#E69F00", "#009E73", "#0072B2")
-"""Soprano, alto, tenor, bass: vermillion, orange, bluish green and blue of Okabe and Ito's palette, which
-readers with any common colour-vision deficiency can tell apart (the chapters' other figures use
-matplotlib's ``tableau-colorblind10`` style)."""
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
+"""Okabe and Ito's eight colours (blue, orange, bluish green, vermillion, reddish purple, sky blue, black,
+yellow), which readers with any common colour-vision deficiency can tell apart: every chapter's figures
+cycle through them (``plt.rcParams["axes.prop_cycle"] = plt.cycler(color=render.PALETTE)``)."""
+VOICE_COLOURS = (PALETTE[3], PALETTE[1], PALETTE[2], PALETTE[0])
+"""Soprano, alto, tenor, bass: vermillion, orange, bluish green and blue of :data:`PALETTE`."""
 
 # 16th-step lengths that one written note can have, longest first, with their duration and dots.
 _WRITTEN_LENGTHS = {

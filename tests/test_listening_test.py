@@ -194,3 +194,34 @@ def test_a_lock_held_too_long_refuses_the_answer_with_a_message(tmp_path, monkey
     assert test.answers == [] and not test.path.exists()  # nothing saved, nothing lost
     test.answer("left")  # the lock is free again
     assert test.message.value == "" and len(test.answers) == 1 and test.path.exists()
+
+
+def test_no_excerpt_is_heard_twice_while_its_source_has_unheard_ones(tmp_path):
+    sources = {
+        "real": [tune(60 + k, 62, 64, 65) for k in range(6)],
+        "a": [tune(70, 60, 60, 60)] * 4,
+        "b": [tune(50, 52, 53, 55)] * 2,
+    }
+    test = ListeningTest(sources, folder=tmp_path, trials=12, seed=3)
+    heard = {name: [] for name in sources}
+    for trial in test.plan:
+        for name, index in (trial["left"], trial["right"]):
+            heard[name].append(index)
+    assert sorted(heard["real"][:6]) == list(range(6)) and sorted(heard["real"][6:]) == list(range(6))
+    assert sorted(heard["a"][:4]) == list(range(4)) and sorted(heard["b"][:2]) == list(range(2))
+    assert sorted(heard["b"][2:4]) == list(range(2))  # then again, each once
+
+
+def test_every_excerpt_plays_from_its_first_note(tmp_path):
+    import io
+
+    import soundfile
+
+    from musegen_widgets import audio
+
+    late = np.concatenate([[1] + [HOLD] * 11, tune(60, 62, 64, 65)])  # a rest of three beats, then the tune
+    test = ListeningTest({"real": [late], "model": [tune(60, 62, 64, 65)]}, folder=tmp_path, trials=2, seed=0)
+    sounds = [soundfile.read(io.BytesIO(player.value))[0] for player in (test.left_player, test.right_player)]
+    assert len(sounds[0]) == len(sounds[1])  # the rest is not played: the two sound alike
+    start = np.flatnonzero(np.abs(sounds[0]) > 1e-3)[0] / audio.SAMPLE_RATE
+    assert start < 0.05

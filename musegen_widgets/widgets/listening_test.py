@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import glob
 import html
 import io
@@ -13,7 +14,7 @@ from pathlib import Path
 import ipywidgets as widgets
 import numpy as np
 
-from .. import audio
+from .. import audio, encoding
 from ..errors import MusegenError
 from ..files import write_atomically
 from ._base import StaticFallback, error_html
@@ -39,7 +40,11 @@ class ListeningTest(StaticFallback, widgets.VBox):
     Taught in chapter 04, section 8 (a blind listening test).
 
     Each trial plays two excerpts, one from the ``reference`` source and one from another source (the
-    sources take turns), left and right at random, and asks ``question``. Each answer is written to a CSV
+    sources take turns), left and right at random, and asks ``question``. Nothing but the music may tell
+    them apart: each excerpt plays from its first note (a model that always opens with a rest, or a real
+    excerpt with a pickup, would otherwise be known by its silence), and no excerpt is played twice while
+    its source has one not yet played (give the reference as many excerpts as it has trials, or an excerpt
+    heard before marks the real one). Each answer is written to a CSV
     file in ``folder`` the moment it is given (the whole file replaced atomically), so a kernel restart
     loses nothing: a new ``ListeningTest`` with the same sources, seed and folder continues where the last
     one stopped. A file there that is not this test's is reported and left as it is. "Reveal results" (or
@@ -141,17 +146,24 @@ class ListeningTest(StaticFallback, widgets.VBox):
     def _plan(self, trials: int, seed: int) -> list[dict]:
         rng = np.random.default_rng(seed)
         others = [name for name in self.sources if name != self.reference]
+        unplayed: dict[str, list[int]] = {name: [] for name in self.sources}
+
+        def draw(name: str) -> tuple[str, int]:  # every excerpt once, in random order, before any again
+            if not unplayed[name]:
+                unplayed[name] = rng.permutation(len(self.sources[name])).tolist()
+            return name, int(unplayed[name].pop())
+
         plan = []
         for trial in range(trials):
-            other = others[trial % len(others)]
-            pair = [
-                (self.reference, int(rng.integers(len(self.sources[self.reference])))),
-                (other, int(rng.integers(len(self.sources[other])))),
-            ]
+            pair = [draw(self.reference), draw(others[trial % len(others)])]
             if rng.random() < 0.5:
                 pair.reverse()
             plan.append({"left": pair[0], "right": pair[1]})
         return plan
+
+    def _sound(self, name: str, index: int, encode=audio.wav_bytes) -> bytes:
+        """An excerpt's sound, from its first note on."""
+        return encode(_from_first_note(self.sources[name][index]))
 
     def _expected_row(self, trial: int) -> dict[str, str]:
         (left, left_index), (right, right_index) = self.plan[trial]["left"], self.plan[trial]["right"]
@@ -245,7 +257,7 @@ class ListeningTest(StaticFallback, widgets.VBox):
             return
         for player, side in ((self.left_player, "left"), (self.right_player, "right")):
             name, index = self.plan[done][side]
-            player.value = audio.wav_bytes(self.sources[name][index])
+            player.value = self._sound(name, index)
 
     def answer(self, side: str) -> None:
         """Record the answer to the current trial (``"left"`` or ``"right"``) and go on to the next."""
@@ -399,7 +411,7 @@ class ListeningTest(StaticFallback, widgets.VBox):
         players = []
         for number, side in ((1, "left"), (2, "right")):
             name, index = self.plan[0][side]
-            sound = base64.b64encode(audio.mp3_bytes(self.sources[name][index])).decode("ascii")
+            sound = base64.b64encode(self._sound(name, index, audio.mp3_bytes)).decode("ascii")
             label = f"Excerpt {number} of trial 1"
             players.append(
                 f'<div style="display:inline-block;margin-right:2em"><b>Excerpt {number}</b><br>'
@@ -415,6 +427,18 @@ class ListeningTest(StaticFallback, widgets.VBox):
 
     def __repr__(self) -> str:
         return f"ListeningTest({len(self.answers)} of {len(self.plan)} answered, {self.path})"
+
+
+def _from_first_note(music) -> encoding.Piece:
+    """The music with the silence before its first note left out (its bars shift with it: a listener hears
+    no barlines)."""
+    piece = encoding.to_piece(music)
+    first = min((int(notes[:, 1].min()) for notes in piece.voices if len(notes)), default=0)
+    return dataclasses.replace(
+        piece,
+        voices=tuple(notes - np.array([0, first, first]) for notes in piece.voices),
+        length=piece.n_steps - first,
+    )
 
 
 def listener_name(name: str) -> str:
