@@ -215,9 +215,9 @@ def test_no_excerpt_is_heard_twice_while_its_source_has_unheard_ones(tmp_path):
 def test_every_excerpt_plays_from_its_first_note(tmp_path):
     import io
 
-    import soundfile
-
     from musegen_widgets import audio
+
+    import soundfile
 
     late = np.concatenate([[1] + [HOLD] * 11, tune(60, 62, 64, 65)])  # a rest of three beats, then the tune
     test = ListeningTest({"real": [late], "model": [tune(60, 62, 64, 65)]}, folder=tmp_path, trials=2, seed=0)
