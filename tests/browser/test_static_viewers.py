@@ -24,15 +24,22 @@ COURSE_WIDGETS = (
     "ListeningTest",
 )
 
-AUDIO_DURATIONS = """() => Promise.all([...document.querySelectorAll('.musegen-static audio, .musegen-listening audio')].map(audio =>
-    new Promise(resolve => {
+
+def audio_durations(selector: str) -> str:
+    """JavaScript that resolves to the duration of each ``<audio>`` the CSS ``selector`` finds, once the
+    browser has read the sound's header (-1 for a sound it cannot decode)."""
+    return f"""() => Promise.all([...document.querySelectorAll('{selector}')].map(audio =>
+    new Promise(resolve => {{
         if (audio.readyState >= 1) resolve(audio.duration);
-        else {
+        else {{
             audio.onloadedmetadata = () => resolve(audio.duration);
             audio.onerror = () => resolve(-1);
             audio.load();
-        }
-    })))"""
+        }}
+    }})))"""
+
+
+AUDIO_DURATIONS = audio_durations(".musegen-static audio, .musegen-listening audio")
 SCORE_WIDTHS = """() => Promise.all([...document.querySelectorAll('.musegen-static img')].map(async img => {
     try { await img.decode(); } catch (e) {}
     return img.alt.startsWith('Score') ? img.naturalWidth : -1;

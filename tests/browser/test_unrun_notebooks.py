@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, TOKEN, jupyter_server
+from test_static_viewers import audio_durations
 
 pytestmark = pytest.mark.browser
 
@@ -55,15 +56,7 @@ MUSIC = """() => Promise.all([...document.querySelectorAll('.jp-OutputArea-outpu
 }))"""
 
 
-LISTENING = """() => Promise.all([...document.querySelectorAll('.jp-OutputArea-output .musegen-listening audio')]
-    .map(audio => new Promise(resolve => {
-        if (audio.readyState >= 1) resolve(audio.duration);
-        else {
-            audio.onloadedmetadata = () => resolve(audio.duration);
-            audio.onerror = () => resolve(-1);
-            audio.load();
-        }
-    })))"""
+LISTENING = audio_durations(".jp-OutputArea-output .musegen-listening audio")
 
 
 def saved_music(name: str) -> tuple[int, int]:
