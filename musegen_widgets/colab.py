@@ -46,7 +46,7 @@ COLAB_PROVIDES = (
 """Runtime dependencies that Colab's own image has: the set-up cell leaves them as Colab has them."""
 
 SETUP_MARK = "# Set-up on Colab"
-BADGE_MARK = "Open In Colab"
+BADGE_MARK = "https://colab.research.google.com/"
 
 
 def on_colab() -> bool:
@@ -136,10 +136,9 @@ def setup_cell() -> str:
 
 
 def badge(notebook: str) -> str:
-    """The "Open in Colab" badge of a chapter, as Markdown (a link; the picture is Colab's own)."""
-    return (
-        f"[![{BADGE_MARK}](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)})"
-    )
+    """The "Open in Colab" link of a chapter, as Markdown: words, not Colab's badge picture, which every reader
+    of the notebook would load from the network."""
+    return f"**[Open this chapter in Colab]({colab_url(notebook)})**"
 
 
 def write_links(path) -> bool:

@@ -108,7 +108,7 @@ def _link_chapters(app, path, docname, content) -> None:
 
 # ------------------------------------------------------------------ nothing from the network
 def _no_remote_images(app, doctree) -> None:
-    """A picture from another site (the chapters' "Open in Colab" badge) would be loaded from the network
+    """A picture from another site would be loaded from the network
     by every reader: the site shows its alt text instead, still inside its link."""
     from docutils import nodes
 

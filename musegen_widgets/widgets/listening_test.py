@@ -113,8 +113,7 @@ class ListeningTest(StaticFallback, widgets.VBox):
             self.path
         )  # raises for a foreign or corrupt file, before any widget
         self.left_player, self.right_player = (
-            widgets.Audio(format="wav", autoplay=False, loop=False, tooltip=f"Excerpt {side}")
-            for side in (1, 2)
+            widgets.Audio(format="wav", autoplay=False, loop=False) for _ in range(2)
         )
         self.buttons = [
             widgets.Button(description=f"Excerpt {side}", button_style="info", icon="check")

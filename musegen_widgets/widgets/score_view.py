@@ -137,7 +137,6 @@ class ScoreView(StaticFallback, widgets.VBox):
             f'<div role="img" aria-label="{html.escape(description)}" style="{_SCORE_STYLE}">{svg}</div>'
         )
         self.player.value = wav
-        self.player.tooltip = f"Sound of {title}" if title else "Sound of this music"  # its accessible name
         self.roll_image.value = _pianoroll_png(piece) if self.roll_button.value else b""
         self.downloads.value = ""  # the old music's files: made again when asked
         self.download_button.layout.display = None
