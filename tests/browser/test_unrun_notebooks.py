@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, TOKEN, jupyter_server
-from test_static_viewers import audio_durations
+from test_static_viewers import audio_durations, musical_examples
 
 pytestmark = pytest.mark.browser
 
@@ -62,14 +62,12 @@ LISTENING = audio_durations(".jp-OutputArea-output .musegen-listening audio")
 def saved_music(name: str) -> tuple[int, int]:
     """(musical examples, listening tests' questions) saved in a chapter's outputs."""
     notebook = json.loads((ROOT / "notebooks" / name).read_text())
-    html = [
+    pages = [
         "".join(output.get("data", {}).get("text/html", ""))
         for cell in notebook["cells"]
         for output in cell.get("outputs", [])
     ]
-    return sum(text.count('class="musegen-static"') for text in html), sum(
-        "A blind listening test of" in text for text in html
-    )
+    return musical_examples(notebook)[0], sum("A blind listening test of" in page for page in pages)
 
 
 def _folder(trusted: bool) -> Path:
@@ -175,31 +173,26 @@ def _check_music(page, name: str, artifacts, label: str) -> None:
         raise
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_jupyterlab_untrusted_shows_every_score_and_sound(untrusted, name, artifacts):
-    context, url = untrusted
-    page = _open(context, url, f"/lab/tree/notebooks/{name}")
-    _check_music(page, name, artifacts, "lab-untrusted")
-    page.close()
+# Where each chapter is opened: every chapter in JupyterLab as a fresh clone (untrusted). A trusted notebook's
+# saved music is the same HTML drawn without the sanitiser, and Notebook 7 draws outputs with JupyterLab's own
+# renderers and sanitiser: there two chapters stand for all, the first and the one with listening tests and
+# tabs of scores (the learner's run-save-reopen test below covers trust as well).
+VIEWS = (
+    [("lab-untrusted", "untrusted", "/lab/tree/notebooks", name) for name in NOTEBOOKS]
+    + [("lab-trusted", "trusted", "/lab/tree/notebooks", name) for name in (NOTEBOOKS[0], NOTEBOOKS[4])]
+    + [("notebook7", "untrusted", "/notebooks/notebooks", name) for name in (NOTEBOOKS[0], NOTEBOOKS[4])]
+)
 
 
-# A trusted notebook's saved music is the same HTML, drawn without the sanitiser: the two chapters that stand
-# for all in Notebook 7 stand for all here too (the learner's run-save-reopen test below covers trust as well)
-@pytest.mark.parametrize("name", [NOTEBOOKS[0], NOTEBOOKS[4]])
-def test_jupyterlab_trusted_shows_every_score_and_sound(trusted, name, artifacts):
-    context, url = trusted
-    page = _open(context, url, f"/lab/tree/notebooks/{name}")
-    _check_music(page, name, artifacts, "lab-trusted")
-    page.close()
-
-
-# Notebook 7 draws outputs with JupyterLab's own renderers and sanitiser: two chapters stand for all, the first
-# and the one with listening tests and tabs of scores (each chapter is opened untrusted in JupyterLab above)
-@pytest.mark.parametrize("name", [NOTEBOOKS[0], NOTEBOOKS[4]])
-def test_notebook_7_shows_every_score_and_sound(untrusted, name, artifacts):
-    context, url = untrusted
-    page = _open(context, url, f"/notebooks/notebooks/{name}")
-    _check_music(page, name, artifacts, "notebook7")
+@pytest.mark.parametrize(
+    "label, server, folder, name", VIEWS, ids=[f"{view[0]}-{view[3][:2]}" for view in VIEWS]
+)
+def test_every_saved_score_and_sound_shows_before_any_cell_runs(
+    request, label, server, folder, name, artifacts
+):
+    context, url = request.getfixturevalue(server)
+    page = _open(context, url, f"{folder}/{name}")
+    _check_music(page, name, artifacts, label)
     page.close()
 
 

@@ -21,26 +21,12 @@ from urllib.parse import urljoin, urlparse
 
 import pytest
 from conftest import ROOT
-from test_static_viewers import AUDIO_DURATIONS
+from test_static_viewers import AUDIO_DURATIONS, musical_examples
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOKS = sorted(path.stem for path in (ROOT / "notebooks").glob("*.ipynb"))
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
-
-
-def musical_examples(stem: str) -> tuple[int, int]:
-    """Pieces of music the notebook's outputs hold as HTML (a widget's saved view; a tab set saves one a tab),
-    and sounds (those, and a listening test's first trial's two)."""
-    notebook = json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text())
-    pages = [
-        "".join(output.get("data", {}).get("text/html", ""))
-        for cell in notebook["cells"]
-        for output in cell.get("outputs", [])
-    ]
-    return sum(page.count('class="musegen-static"') for page in pages), sum(
-        page.count("<audio") for page in pages if "musegen-" in page
-    )
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -157,7 +143,7 @@ def test_a_chapter_page_shows_its_music_and_math_offline(site, offline_page, ste
     assert page.locator("article mjx-merror").count() == 0
 
     # music: as many examples as the notebook saved, each with a score that shows and a sound that plays
-    expected, sounds = musical_examples(stem)
+    expected, sounds = musical_examples(json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text()))
     blocks = page.locator(".musegen-static")
     assert blocks.count() == expected > 0
     visible_scores = page.evaluate(
