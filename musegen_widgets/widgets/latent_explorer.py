@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import encoding
 from ..errors import MusegenError
+from ..render import PALETTE
 from ._base import Explorer, error_html, uploaded_tokens
 from .score_view import ScoreView
 
@@ -28,14 +29,16 @@ def _map_svg(background: np.ndarray, path: np.ndarray, current: np.ndarray, size
     dots = "".join('<circle cx="{}" cy="{}" r="1.6" fill="#bbb"/>'.format(*xy(p)) for p in background)
     line = " ".join(",".join(xy(p)) for p in path)
     ends = "".join(
-        '<text x="{}" y="{}" font-size="12" font-weight="bold" fill="#30638e">{}</text>'.format(*xy(p), label)
+        '<text x="{}" y="{}" font-size="12" font-weight="bold" fill="{}">{}</text>'.format(
+            *xy(p), PALETTE[0], label
+        )
         for p, label in ((path[0], "A"), (path[-1], "B"))
     )
-    here = '<circle cx="{}" cy="{}" r="5" fill="#d1495b"/>'.format(*xy(current))
+    here = '<circle cx="{}" cy="{}" r="5" fill="{}"/>'.format(*xy(current), PALETTE[3])
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
         f'style="background:white;border:1px solid #ddd">{dots}'
-        f'<polyline points="{line}" fill="none" stroke="#30638e" stroke-width="1.5"/>{ends}{here}'
+        f'<polyline points="{line}" fill="none" stroke="{PALETTE[0]}" stroke-width="1.5"/>{ends}{here}'
         '<text x="4" y="12" font-size="10" fill="#666">test-set codes, first two principal components</text>'
         "</svg>"
     )

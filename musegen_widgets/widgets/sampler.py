@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import encoding
 from ..errors import MusegenError
+from ..render import PALETTE
 from ._base import Explorer, error_html, uploaded_tokens
 from .score_view import ScoreView
 
@@ -28,7 +29,7 @@ def _probability_strip(probabilities: np.ndarray, steps_per_bar: int = 16) -> st
         '<div style="font-size:smaller;color:#555">probability the model gave each sampled token '
         f"(mean {probabilities.mean():.2f}; low points are surprises)</div>"
         f'<svg viewBox="0 0 {width} {height}" style="width:100%;max-width:{width}px;height:{height}px;'
-        f'background:white">{bars}<polyline points="{points}" fill="none" stroke="#30638e" '
+        f'background:white">{bars}<polyline points="{points}" fill="none" stroke="{PALETTE[0]}" '
         'stroke-width="1.5"/></svg>'
     )
 
