@@ -30,7 +30,6 @@ __all__ = [
     "draw",
     "ROLL_BARS",
     "ROLL_GENERATORS",
-    "roll_excerpts",
     "harmonised_held_out_chorales",
     "harmonised_passages",
     "satb_transformer_passages",
@@ -169,25 +168,10 @@ GENERATORS: dict[str, Callable[[int, int], list[np.ndarray]]] = {
 """Display name -> ``generate(n, seed)``: ``n`` melodies of :data:`BARS` bars (the real sets may have fewer)."""
 
 
-def roll_excerpts(*splits: str, hop: int = 16 * ROLL_BARS) -> np.ndarray:
-    """Two-bar four-voice piano rolls of the splits' 4/4 chorales, one every ``hop`` steps: ``(n, 4, 32, 72)``.
-
-    Taught in chapter 03, section 6 (a GAN for four-voice chorales).
-
-    The default hop gives non-overlapping passages (what chapter 04 compares); the GAN trains on one at
-    every bar line (``hop=16``). Passages without a note are left out.
-    """
-    from . import data
-
-    rolls = [
-        data.excerpts(data.load_pianorolls(split, meter="4/4"), steps=16 * ROLL_BARS, hop=hop)
-        for split in splits
-    ]
-    return np.concatenate(rolls)
-
-
 def _real_rolls(*splits: str) -> Callable[[int, int], np.ndarray]:
     def generate(n: int, seed: int) -> np.ndarray:
+        from .models.chorale_gan import roll_excerpts
+
         pool = roll_excerpts(*splits)
         return pool[np.sort(np.random.default_rng(seed).permutation(len(pool))[:n])]
 

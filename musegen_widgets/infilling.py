@@ -42,7 +42,6 @@ __all__ = [
     "DEFAULT_TEMPERATURE",
     "DEFAULT_GIBBS_STEPS",
     "masking_schedule",
-    "orderless_mask",
     "soprano_tokens",
     "resample",
     "remove_parallels",
@@ -82,22 +81,6 @@ def masking_schedule(steps: int, *, p_max: float = 0.9, p_min: float = 0.1, alph
         )
     i = np.arange(steps)
     return np.maximum(p_min, p_max - (p_max - p_min) * i / (alpha * steps))
-
-
-def orderless_mask(candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random mask of orderless NADE: ``k`` of the ``n`` candidate cells hidden, ``k`` uniform in 1..n.
-
-    Taught in chapter 06, section 2 (one network for every question). Hiding the cells that come from
-    position ``d`` on of a random ordering of the candidates gives exactly this distribution, which is why
-    the training loss averaged over such masks estimates the likelihood under random orderings.
-    """
-    candidates = np.asarray(candidates, dtype=bool)
-    cells = np.flatnonzero(candidates)
-    mask = np.zeros(candidates.shape, dtype=bool)
-    if len(cells):
-        hidden = rng.permutation(cells)[: rng.integers(1, len(cells) + 1)]
-        mask.flat[hidden] = True
-    return mask
 
 
 def _forward(model):

@@ -103,7 +103,7 @@ def test_transpositions_stay_in_range_and_keep_the_music():
 
 
 def test_compare_multitrack_marks_what_is_within_tolerance():
-    from musegen_widgets.generators import roll_excerpts
+    from musegen_widgets.models.chorale_gan import roll_excerpts
 
     real = roll_excerpts("test")
     table = metrics.compare_multitrack(real, real)

@@ -1,6 +1,6 @@
-from musegen_widgets import attention, data, encoding, metrics, train
+from musegen_widgets import attention, data, encoding, metrics
 from musegen_widgets.errors import MusegenError
-from musegen_widgets.models import ChoraleTransformer
+from musegen_widgets.models import ChoraleTransformer, chorale_transformer
 
 import keras
 import numpy as np
@@ -67,13 +67,13 @@ def test_absolute_positions_are_the_sinusoids_and_relative_ones_add_none(chorale
 
 def test_training_windows_cover_every_chorale_in_some_key():
     chorales = [encoding.encode_satb(p) for p in data.load_pieces("valid")[:5]]
-    batches = train.satb_windows(chorales, window=64, seed=0)
+    batches = chorale_transformer.satb_windows(chorales, window=64, seed=0)
     inputs, targets, weights = batches[0]
     assert inputs.shape[1] == targets.shape[1] == weights.shape[1] == 64
     np.testing.assert_array_equal(inputs[:, 1:], targets[:, :-1])
     covered = sum(w.sum() for _, _, w in batches)
     assert sum(len(c) for c in chorales) - 5 * 64 <= covered <= sum(len(c) for c in chorales)
-    again = train.satb_windows(chorales, window=64, seed=0)
+    again = chorale_transformer.satb_windows(chorales, window=64, seed=0)
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(batches, again))
 
 

@@ -4,10 +4,11 @@ import json
 import subprocess
 import sys
 
-from musegen_widgets import compression, data, efficiency, models, train
+from musegen_widgets import compression, data, distillation, efficiency, models, train
 from musegen_widgets.encoding import VOCAB_SIZE
 from musegen_widgets.errors import MusegenError
 from musegen_widgets.metrics import sequence_nll
+from musegen_widgets.models import melody_training
 from musegen_widgets.numerics import log_softmax
 
 import numpy as np
@@ -80,7 +81,7 @@ def test_fine_tuning_keeps_the_pruned_weights_at_zero_and_lowers_the_loss():
     model(model.example_input())
     masks = compression.magnitude_masks(model.get_weights(), 0.5)
     model.set_weights([w * m if m is not None else w for w, m in zip(model.get_weights(), masks)])
-    losses = train.fine_tune(model, masks=masks, epochs=2, peak=1e-2, fast=True)
+    losses = compression.fine_tune(model, masks=masks, epochs=2, peak=1e-2, fast=True)
     assert losses[1] < losses[0]
     for w, m in zip(model.get_weights(), masks):
         if m is not None:
@@ -91,14 +92,14 @@ def test_fine_tuning_keeps_the_pruned_weights_at_zero_and_lowers_the_loss():
 def test_the_teachers_distributions_are_what_it_predicts_at_each_step():
     teacher = models.load_pretrained("melody_transformer")
     melodies = data.load_melodies("valid")[:3]
-    soft = train.teacher_distributions(teacher, melodies)
+    soft = distillation.teacher_distributions(teacher, melodies)
     for melody, distribution in zip(melodies, soft):
         assert distribution.shape == (len(melody) - 1, VOCAB_SIZE)
         assert np.allclose(distribution.sum(axis=1), 1, atol=1e-5)
     # the same NLL as the teacher's own scoring of these melodies
     nll = -np.mean(np.concatenate([np.log(d[np.arange(len(m) - 1), m[1:]]) for m, d in zip(melodies, soft)]))
     assert nll == pytest.approx(sequence_nll(teacher, melodies), abs=1e-4)
-    x, y, w = train.melody_batches(melodies, batch_size=4, seed=0, soft_targets=soft)[0]
+    x, y, w = melody_training.melody_batches(melodies, batch_size=4, seed=0, soft_targets=soft)[0]
     assert y.shape == (*x.shape, VOCAB_SIZE)
     assert np.allclose(y[w > 0].sum(axis=1), 1, atol=1e-5)
 
@@ -187,15 +188,17 @@ def test_the_ensembles_stepper_gives_what_the_ensemble_gives_at_each_step():
 def test_the_transfer_set_is_the_teachers_own_melodies_one_per_melody():
     teacher = models.load_pretrained("melody_tcn")
     melodies = [m[:40] for m in data.load_melodies("valid")[:3]]
-    written = train.transfer_melodies(teacher, melodies, seed=1)
+    written = distillation.transfer_melodies(teacher, melodies, seed=1)
     assert [len(w) for w in written] == [len(m) for m in melodies]
     assert [w[0] for w in written] == [m[0] for m in melodies]
     assert not any(np.array_equal(w, m) for w, m in zip(written, melodies))  # its own, not Bach's
     assert all(
-        np.array_equal(a, b) for a, b in zip(written, train.transfer_melodies(teacher, melodies, seed=1))
+        np.array_equal(a, b)
+        for a, b in zip(written, distillation.transfer_melodies(teacher, melodies, seed=1))
     )
     assert not all(
-        np.array_equal(a, b) for a, b in zip(written, train.transfer_melodies(teacher, melodies, seed=2))
+        np.array_equal(a, b)
+        for a, b in zip(written, distillation.transfer_melodies(teacher, melodies, seed=2))
     )
 
 

@@ -20,14 +20,15 @@ FIRST_STEP = textwrap.dedent(
     """
     import json, sys
     import numpy as np
-    from musegen_widgets import data, distribute, models, train
+    from musegen_widgets import data, distribute, models, training
+    from musegen_widgets.models import melody_training
 
     strategy = distribute.make_strategy("mirrored", cpu_devices=2)  # before any other TensorFlow work
     import keras
 
     rows = int(sys.argv[1])
     melodies = data.load_melodies("train")[:rows]
-    x, y, w = train.melody_batches(melodies, batch_size=rows, seed=0)[0]
+    x, y, w = melody_training.melody_batches(melodies, batch_size=rows, seed=0)[0]
     w[0, 5:] = 0  # uneven weights: a replica's share must not change what a row counts
 
     def updated(scope):
@@ -38,7 +39,7 @@ FIRST_STEP = textwrap.dedent(
                           loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
             model(x[:1])
         before = [v.copy() for v in model.get_weights()]
-        loss = train._train_on_batch(model, x, y, w)
+        loss = training.train_on_batch(model, x, y, w)
         return loss, [a - b for a, b in zip(model.get_weights(), before)], model.distribute_strategy
 
     import contextlib

@@ -1,6 +1,6 @@
-from musegen_widgets import data, encoding, infilling, metrics, train
+from musegen_widgets import data, encoding, infilling, masking, metrics
 from musegen_widgets.errors import MusegenError
-from musegen_widgets.models import ChoraleInfill
+from musegen_widgets.models import ChoraleInfill, chorale_infill
 from musegen_widgets.numerics import log_softmax
 
 import keras
@@ -55,12 +55,12 @@ def test_orderless_masks_hide_between_one_and_all_candidates():
     candidates[:, 1:] = True
     sizes = []
     for _ in range(400):
-        mask = infilling.orderless_mask(candidates, rng)
+        mask = masking.orderless_mask(candidates, rng)
         assert not (mask & ~candidates).any()
         sizes.append(int(mask.sum()))
     assert min(sizes) == 1 and max(sizes) == 30
     assert abs(np.mean(sizes) - 15.5) < 1.5  # uniform on 1..30
-    assert not infilling.orderless_mask(np.zeros((3, 4), bool), rng).any()
+    assert not masking.orderless_mask(np.zeros((3, 4), bool), rng).any()
 
 
 def test_the_masking_schedule_is_coconets():
@@ -165,7 +165,7 @@ def test_infill_nll_rewards_a_model_that_knows_the_hidden_cells(chorale):
 
 def test_infill_batches_weigh_every_passage_alike():
     chorales = [np.full((100, 4), 30), np.full((50, 4), 40)]  # no silence: padding is the only silence
-    batches = train.infill_batches(chorales, 32, seed=0, batch_size=4)
+    batches = chorale_infill.infill_batches(chorales, 32, seed=0, batch_size=4)
     steps = 0
     for (tokens, mask), targets, weights in batches:
         assert tokens.shape[1:] == (32, 4) and np.array_equal(tokens, targets)

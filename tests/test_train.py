@@ -1,6 +1,6 @@
 import json
 
-from musegen_widgets import files, models, train
+from musegen_widgets import files, models, train, training
 from musegen_widgets.errors import MusegenError
 
 import matplotlib
@@ -16,17 +16,17 @@ def test_every_shipped_model_has_a_recipe_the_manifest_agrees_with():
         entry = manifest[f"{name}.weights.h5"]
         assert entry["config"] == json.loads(json.dumps(recipe.config)), name  # what the shipped run used
         assert entry["built_by"] == f"python -m musegen_widgets.train {name}"
-        assert recipe.epochs >= len(train.read_history(name)["epoch"]) >= 1
+        assert recipe.epochs >= len(training.read_history(name)["epoch"]) >= 1
 
 
 @pytest.mark.parametrize(
     ("name", "panels"), [("melody_lstm", 1), ("frame_lstm", 1), ("melody_vae", 3), ("chorale_gan", 2)]
 )
 def test_plot_history_draws_each_kind_of_run(name, panels):
-    drawn = train.plot_history(name)
+    drawn = training.plot_history(name)
     axes = [drawn] if panels == 1 else drawn
     assert len(axes) == panels
-    epochs = len(train.read_history(name)["epoch"])
+    epochs = len(training.read_history(name)["epoch"])
     assert all(len(line.get_xdata()) == epochs for axis in axes for line in axis.get_lines()[:2])
     matplotlib.pyplot.close("all")
 
@@ -34,20 +34,20 @@ def test_plot_history_draws_each_kind_of_run(name, panels):
 def test_plot_history_of_a_run_of_your_own_on_your_axes():
     history = {"epoch": [1, 2], "train_loss": [1.0, 0.5], "valid_nll": [0.9, 0.7], "unit": "nats"}
     figure, ax = matplotlib.pyplot.subplots()
-    assert train.plot_history("mine", ax, history=history) is ax
+    assert training.plot_history("mine", ax, history=history) is ax
     assert [list(line.get_ydata()) for line in ax.get_lines()] == [[1.0, 0.5], [0.9, 0.7]]
     with pytest.raises(MusegenError, match="needs 3 axes"):
-        train.plot_history("melody_vae", ax)
+        training.plot_history("melody_vae", ax)
     matplotlib.pyplot.close("all")
 
 
 def test_read_history_names_a_missing_or_broken_file(tmp_path):
     with pytest.raises(MusegenError, match="no training history") as raised:
-        train.read_history("melody_lstm", tmp_path)
+        training.read_history("melody_lstm", tmp_path)
     assert "melody_lstm.history.json" in str(raised.value)
     (tmp_path / "melody_lstm.history.json").write_text("{oops")
     with pytest.raises(MusegenError, match="not valid JSON"):
-        train.read_history("melody_lstm", tmp_path)
+        training.read_history("melody_lstm", tmp_path)
 
 
 def test_weights_saved_without_the_optimizer_load_to_the_same_model(tmp_path):
@@ -59,7 +59,7 @@ def test_weights_saved_without_the_optimizer_load_to_the_same_model(tmp_path):
     model.compile(optimizer="adam", loss="mse")
     model.fit(np.ones((8, 3)), np.zeros((8, 2)), epochs=1, verbose=0)  # Adam now has moments to save
     model.save_weights(tmp_path / "full.weights.h5")
-    train.drop_optimizer_state(tmp_path / "full.weights.h5", tmp_path / "lean.weights.h5")
+    training.drop_optimizer_state(tmp_path / "full.weights.h5", tmp_path / "lean.weights.h5")
     with h5py.File(tmp_path / "full.weights.h5") as full, h5py.File(tmp_path / "lean.weights.h5") as lean:
         assert "optimizer" in full and "optimizer" not in lean and set(lean) == set(full) - {"optimizer"}
     assert (tmp_path / "lean.weights.h5").stat().st_size < (tmp_path / "full.weights.h5").stat().st_size

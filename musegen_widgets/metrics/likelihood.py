@@ -8,6 +8,7 @@ import numpy as np
 
 from ..encoding import FRAME_HIGH, FRAME_LOW, HOLD
 from ..errors import MusegenError
+from ..masking import orderless_mask
 from ..numerics import log_softmax
 
 __all__ = ["sequence_nll", "sequence_nlls", "bootstrap_interval", "frame_nll", "infill_nll"]
@@ -174,7 +175,7 @@ def infill_nll(
     ``o`` of a chorale's ``D`` cells defines a likelihood ``log p(x | o) = sum_d log p(x_{o_d} | x_{o_<d})``.
     Coconet (Huang et al. 2017, after Uria et al. 2014) reports the average over random orderings. This
     estimates it without ``D`` passes per ordering: a random ``d`` and the cells from ``o_d`` on hidden
-    (:func:`~musegen_widgets.infilling.orderless_mask`), the mean NLL of the hidden cells is an unbiased
+    (:func:`~musegen_widgets.masking.orderless_mask`), the mean NLL of the hidden cells is an unbiased
     estimate of ``-log p(x | o) / D``; ``samples`` masks per chorale, one network pass each.
 
     Every cell is predicted from cells before *and after* it in time, so this is not the causal NLL of
@@ -194,8 +195,6 @@ def infill_nll(
     seed
         Seed of the masks.
     """
-    from ..infilling import orderless_mask
-
     chorales = [np.asarray(c) for c in chorales]
     if any(c.ndim != 2 or c.shape[1] != 4 for c in chorales):
         raise MusegenError("chorales must be S-A-T-B tokens of shape (steps, 4)")

@@ -2,7 +2,7 @@
 
 A passage is a boolean piano roll ``(4 voices, 32 sixteenth steps, 72 pitches)`` (pitch columns
 ``PIANOROLL_LOW``..``PIANOROLL_HIGH`` of :mod:`musegen_widgets.encoding`), as
-:func:`~musegen_widgets.generators.roll_excerpts` cuts them from the chorales.
+:func:`roll_excerpts` cuts them from the chorales.
 
 **Generator.** Every voice is written from two latent vectors: a *shared* one, the same for all four voices
 (what the passage is: its harmony and motion), and a *private* one per voice (how that voice moves). One
@@ -19,19 +19,36 @@ leaky ReLUs -> one score, unbounded: a WGAN critic estimates the Wasserstein-1 d
 classify. Training (``train_step``) follows Gulrajani et al. (2017): ``critic_steps`` critic updates per
 generator update, the critic's loss ``E[D(fake)] - E[D(real)] + gp_weight * E[(||grad D(mix)|| - 1)^2]``
 on random mixes of real and fake passages, the generator's loss ``-E[D(fake)]``; two Adam optimizers.
+:func:`train_chorale_gan` runs it on passages at every bar line, in every key, with the recipe
+``RECIPES["chorale_gan"]`` (:mod:`~musegen_widgets.models.recipes`), and saves the run as the course's loop
+does (:func:`~musegen_widgets.training.save_run`).
 """
 
 from __future__ import annotations
+
+import os
+import time
 
 import keras
 import numpy as np
 from keras import layers, ops
 
+from .. import data, metrics
 from ..encoding import PIANOROLL_HIGH, PIANOROLL_LOW
 from ..errors import MusegenError
+from ..training import recipe_settings, save_run
+from .recipes import RECIPES
 from .tracking import TrackedModel
 
-__all__ = ["ChoraleGAN", "VOICES", "STEPS", "PITCHES", "smoothest_notes"]
+__all__ = [
+    "ChoraleGAN",
+    "VOICES",
+    "STEPS",
+    "PITCHES",
+    "smoothest_notes",
+    "roll_excerpts",
+    "train_chorale_gan",
+]
 
 VOICES, STEPS, PITCHES = 4, 32, PIANOROLL_HIGH - PIANOROLL_LOW + 1
 
@@ -334,3 +351,91 @@ class ChoraleGAN(TrackedModel):
         if not np.isfinite(array).all():
             raise MusegenError(f"{name} holds NaN or infinity")
         return np.ascontiguousarray(array)
+
+
+# ------------------------------------------------------------------------------------------ training
+
+
+def roll_excerpts(*splits: str, hop: int = STEPS) -> np.ndarray:
+    """Two-bar four-voice piano rolls of the splits' 4/4 chorales, one every ``hop`` steps: ``(n, 4, 32, 72)``.
+
+    Taught in chapter 03, section 6 (a GAN for four-voice chorales).
+
+    The default hop gives non-overlapping passages (what chapter 04 compares); the GAN trains on one at
+    every bar line (``hop=16``). Passages without a note are left out.
+    """
+    rolls = [
+        data.excerpts(data.load_pianorolls(split, meter="4/4"), steps=STEPS, hop=hop) for split in splits
+    ]
+    return np.concatenate(rolls)
+
+
+def train_chorale_gan(
+    *,
+    fast: bool = False,
+    folder: str | os.PathLike | None = None,
+    epochs: int | None = None,
+    config: dict | None = None,
+    seed: int = 0,
+) -> dict:
+    """Train :class:`~musegen_widgets.models.chorale_gan.ChoraleGAN` (WGAN-GP) on two-bar passages, every key.
+
+    Taught in chapter 03, section 6 (a GAN for four-voice chorales).
+
+    After each epoch, 500 passages are generated and MuseGAN's metrics recorded, so the history shows the
+    music improving beside the critic's estimate of the Wasserstein distance. At the end, 1,000 passages
+    are compared with the test split (:func:`~musegen_widgets.metrics.compare_multitrack`).
+    """
+    keras.utils.set_random_seed(seed)
+    epochs, config = recipe_settings(RECIPES["chorale_gan"], fast=fast, epochs=epochs, config=config)
+    rolls = roll_excerpts("train", hop=16)
+    if fast:  # a few dozen passages in every key, without building all of them first (hundreds of MB)
+        rolls = rolls[:32]
+    rolls = data.augmented(rolls)
+    if fast:
+        rolls = rolls[:256]
+    rolls = rolls[np.random.default_rng(seed).permutation(len(rolls))]
+    model = ChoraleGAN(**config)
+    # XLA compiles the train step (Keras's default): worth it for the full run, but the compile alone takes
+    # about 650 MB, too much beside a notebook for a tiny run of seconds (measured 2026-12-03)
+    model.compile(jit_compile=not fast)
+    quality = {name: [] for name in ("empty_bars", "used_pitch_classes", "qualified_notes", "tonal_distance")}
+
+    class RecordQuality(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            table = metrics.multitrack_metrics(model.generate(100 if fast else 500, seed=epoch))
+            for name in quality:
+                known = table[name][np.isfinite(table[name])]  # NaN: no notes to measure
+                quality[name].append(float(known.mean()) if len(known) else float("nan"))
+            print(
+                "  samples: "
+                + ", ".join(f"{name.replace('_', ' ')} {values[-1]:.3f}" for name, values in quality.items())
+            )
+
+    start = time.perf_counter()
+    fitted = model.fit(
+        rolls.astype(np.float32),
+        batch_size=64,
+        epochs=epochs,
+        shuffle=True,
+        callbacks=[RecordQuality()],
+        verbose=2 if fast else 1,
+    )
+    seconds = time.perf_counter() - start
+    history = {"epoch": list(range(1, epochs + 1)), "seconds": seconds}
+    history.update({key: [float(v) for v in values] for key, values in fitted.history.items()})
+    history["quality"] = quality
+    test = roll_excerpts("test")
+    table = metrics.compare_multitrack(test, model.generate(1000, seed=12345))
+    result = {
+        "config": config,
+        "train_seconds": seconds,
+        "quality": {
+            name: {key: np.asarray(value).tolist() for key, value in row.items()}
+            for name, row in table.items()
+        },
+        "history": history,
+        "model": model,
+    }
+    save_run("chorale_gan", result, folder, fast=fast)
+    return result

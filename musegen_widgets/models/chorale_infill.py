@@ -16,19 +16,39 @@ then residual blocks of a non-causal dilated convolution (it looks ``d`` steps b
 chapter 01's causal TCN), a ReLU and a 1 x 1 convolution, each block after a layer norm; and a read-out of
 four softmaxes per step. Transposing the training data into every key gives what pitch convolutions would
 build in. A stack with dilations ``d_1 .. d_L`` sees ``(kernel_size - 1) * sum(d)`` steps on each side.
+
+**Training.** :func:`infill_batches` cuts the chorales, in random keys, into passages of
+:data:`INFILL_WINDOW` steps and hides a random mask of each (:func:`~musegen_widgets.masking.orderless_mask`
+most of the time); :func:`train_chorale_infill` trains on them with the course's loop
+(:mod:`~musegen_widgets.training`) and the recipe ``RECIPES["chorale_infill"]``
+(:mod:`~musegen_widgets.models.recipes`).
 """
 
 from __future__ import annotations
+
+import os
 
 import keras
 import numpy as np
 from keras import layers, ops
 
-from ..encoding import SATB_VOCAB_SIZE
+from .. import data
+from ..encoding import SATB_SILENCE, SATB_VOCAB_SIZE, encode_satb
+from ..masking import orderless_mask
+from ..metrics import infill_nll
 from ..numerics import log_softmax
+from ..training import fit, learning_rate_schedule, recipe_settings, save_run, sequence_result, strategy_scope
 from .melody_inputs import as_numpy
+from .recipes import RECIPES
 
-__all__ = ["ChoraleInfill", "VOICES", "InfillForward"]
+__all__ = [
+    "ChoraleInfill",
+    "VOICES",
+    "InfillForward",
+    "INFILL_WINDOW",
+    "infill_batches",
+    "train_chorale_infill",
+]
 
 VOICES = 4
 
@@ -180,3 +200,121 @@ class InfillForward:
             x = x + np.maximum(z, 0.0) @ mix_kernel + mix_bias
         logits = self._layer_norm(x, self.final_norm) @ self.readout[0] + self.readout[1]
         return log_softmax(logits.reshape(*batch_shape, steps, VOICES, self.vocab_size))
+
+
+# ------------------------------------------------------------------------------------------ training
+
+
+INFILL_WINDOW = 128
+"""Steps per training passage of the infilling model: eight bars of 4/4."""
+
+
+def _training_mask(real: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One training mask over the ``real`` (not padding) cells of a passage: half of the time orderless NADE's
+    over every cell; a quarter, orderless over alto, tenor and bass under a given soprano (what
+    :func:`~musegen_widgets.infilling.harmonise` asks); a quarter, a few whole voices over a span of steps
+    (what erasing in the widget asks)."""
+    kind = rng.random()
+    if kind < 0.5:
+        return orderless_mask(real, rng)
+    if kind < 0.75:
+        under_soprano = real.copy()
+        under_soprano[:, 0] = False
+        return orderless_mask(under_soprano, rng)
+    steps = int(real[:, 0].sum())
+    start = int(rng.integers(0, steps))
+    end = int(rng.integers(start + 1, steps + 1))
+    voices = rng.permutation(4)[: rng.integers(1, 5)]
+    mask = np.zeros_like(real)
+    mask[start:end, voices] = True
+    return mask & real
+
+
+def infill_batches(
+    chorales, window: int, seed: int, *, copies: int = 1, batch_size: int = 32
+) -> list[tuple[list[np.ndarray], np.ndarray, np.ndarray]]:
+    """One epoch of the infilling model's training passages, each with a random mask to fill.
+
+    Taught in chapter 06, section 2 (one network for every question).
+
+    Each chorale (S-A-T-B tokens ``(steps, 4)``) is taken ``copies`` times, each time in a random key of
+    :data:`~musegen_widgets.data.ALL_KEYS` and cut into passages of ``window`` steps from a random step.
+    Every passage gets a mask (``_training_mask``); the weight of a hidden cell is ``n / k`` for ``k`` hidden
+    of the passage's ``n`` cells, so that every passage counts alike and the weighted loss is the mean NLL
+    of hidden cells. Batches are ``([tokens, mask], tokens, weight)``.
+    """
+    rng = np.random.default_rng(seed)
+    cut = []
+    for _ in range(copies):
+        for cells in chorales:
+            shift = int(rng.choice(data.ALL_KEYS))
+            moved = np.where(cells != SATB_SILENCE, cells + shift, SATB_SILENCE)
+            start = int(rng.integers(0, max(1, min(window, len(cells) - window))))
+            cut.extend(moved[first : first + window] for first in range(start, len(moved), window))
+            if start:  # the steps before the random start, so that every step is seen
+                cut.append(moved[:start])
+    order = rng.permutation(len(cut))
+    batches = []
+    for begin in range(0, len(order), batch_size):
+        chosen = [cut[i] for i in order[begin : begin + batch_size]]
+        tokens = np.full((len(chosen), window, 4), SATB_SILENCE, dtype=np.int32)
+        real = np.zeros(tokens.shape, dtype=bool)
+        for row, passage in enumerate(chosen):
+            tokens[row, : len(passage)] = passage
+            real[row, : len(passage)] = True
+        masks = np.stack([_training_mask(r, rng) for r in real])
+        hidden = masks.sum(axis=(1, 2), keepdims=True)
+        weights = np.where(masks, real.sum(axis=(1, 2), keepdims=True) / np.maximum(hidden, 1), 0.0)
+        batches.append(([tokens, masks.astype(np.float32)], tokens, weights.astype(np.float32)))
+    return batches
+
+
+def train_chorale_infill(
+    *,
+    fast: bool = False,
+    folder: str | os.PathLike | None = None,
+    epochs: int | None = None,
+    config: dict | None = None,
+    seed: int = 0,
+    strategy=None,
+) -> dict:
+    """Train :class:`~musegen_widgets.models.chorale_infill.ChoraleInfill` to fill hidden cells of chorales.
+
+    Taught in chapter 06, section 2 (one network for every question).
+
+    Each epoch sees every training chorale in four random keys, as passages of :data:`INFILL_WINDOW` steps
+    with random masks (:func:`infill_batches`); the schedule and early stopping are those of
+    :func:`train_melody_model`. The valid and test scores are :func:`~musegen_widgets.metrics.infill_nll`
+    on whole chorales, in nats per cell.
+    """
+    epochs, config = recipe_settings(RECIPES["chorale_infill"], fast=fast, epochs=epochs, config=config)
+    keras.utils.set_random_seed(seed)
+    train, valid = ([encode_satb(p).reshape(-1, 4) for p in data.load_pieces(s)] for s in ("train", "valid"))
+    window, copies = (32, 1) if fast else (INFILL_WINDOW, 4)
+    if fast:
+        train, valid = train[:8], valid[:4]
+    steps_per_epoch = len(infill_batches(train, window, seed, copies=copies))
+    with strategy_scope(strategy):
+        model = ChoraleInfill(**config)
+        model.compile(
+            optimizer=keras.optimizers.AdamW(
+                learning_rate=learning_rate_schedule(steps_per_epoch, epochs, peak=2e-3),
+                weight_decay=1e-4,
+                clipnorm=1.0,
+            ),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=not fast,
+        )
+    history, seconds = fit(
+        model,
+        lambda epoch: infill_batches(train, window, seed + epoch, copies=copies),
+        lambda: infill_nll(model, valid, seed=seed),
+        epochs,
+        unit="nats per cell",
+        patience=5,
+    )
+    test = [encode_satb(p).reshape(-1, 4) for p in data.load_pieces("test")]
+    test_nll = infill_nll(model, test, seed=seed)
+    result = sequence_result(model, config, history, test_nll, seconds)
+    save_run("chorale_infill", result, folder, fast=fast)
+    return result

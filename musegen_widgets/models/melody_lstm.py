@@ -5,6 +5,10 @@ Contract shared by every sequence model of the course: ``model(tokens)``, with i
 downbeat), gives next-token logits ``(batch, time, vocab)``: ``logits[:, t]`` scores token ``t + 1``.
 The inputs it derives from the tokens (position in the bar, what sounds, for how long) are described in
 :mod:`musegen_widgets.models.melody_inputs`.
+
+**Training.** :func:`~musegen_widgets.models.melody_training.train_melody_model` trains the recipe
+``melody_lstm`` of :mod:`~musegen_widgets.models.recipes` on whole melodies in every key
+(:func:`~musegen_widgets.models.melody_training.melody_batches`).
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ before that window can change a prediction, unlike an LSTM's unbounded (if fadin
 
 WaveNet itself (van den Oord et al., 2016) models *audio samples*, 16,000 or more per second, with this
 architecture; here the same idea models 16th-note tokens.
+
+**Training.** :func:`~musegen_widgets.models.melody_training.train_melody_model` trains the recipe
+``melody_tcn`` of :mod:`~musegen_widgets.models.recipes` on whole melodies in every key
+(:func:`~musegen_widgets.models.melody_training.melody_batches`).
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ The attention logits of a head are ``(q_i · k_j + q_i · e_{i-j}) / √d`` with
 (Shaw et al. 2018), computed with Music Transformer's skewing (Huang et al. 2018;
 :func:`musegen_widgets.attention.relative_logits_skewed` is the numpy version); distances from
 ``max_distance - 1`` on share one vector.
+
+**Training.** :func:`~musegen_widgets.models.melody_training.train_melody_model` trains the recipe
+``melody_transformer`` (and chapter 07's ``melody_transformer_small`` and ``_distilled``) of :mod:`~musegen_widgets.models.recipes` on whole melodies in every key
+(:func:`~musegen_widgets.models.melody_training.melody_batches`).
 """
 
 from __future__ import annotations

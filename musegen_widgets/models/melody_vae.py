@@ -20,18 +20,29 @@ collapses) and why the knobs cure it.
 
 :class:`MelodyVAE` also decodes in numpy (``decode``), so that a slider in
 :class:`~musegen_widgets.widgets.LatentExplorer` gets a new melody in a few milliseconds.
+
+**Training.** :func:`load_segments` cuts the chorale melodies, in every key, into two-bar segments;
+:func:`train_melody_vae` trains on them with Keras's ``fit`` and the recipes ``melody_vae`` and
+``melody_vae_collapsed`` (:mod:`~musegen_widgets.models.recipes`), and saves the run as the course's loop
+does (:func:`~musegen_widgets.training.save_run`).
 """
 
 from __future__ import annotations
+
+import os
+import time
 
 import keras
 import numpy as np
 from keras import layers, ops
 
+from .. import data
 from ..encoding import HOLD, REST, VOCAB_SIZE, is_note
 from ..errors import MusegenError
 from ..numerics import draw_from_logits, log_softmax, lstm_step
+from ..training import learning_rate_schedule, n_batches, recipe_settings, save_run
 from .melody_inputs import as_numpy
+from .recipes import RECIPES
 from .tracking import TrackedModel
 
 __all__ = [
@@ -43,6 +54,7 @@ __all__ = [
     "latent_path",
     "kl_per_dimension",
     "attribute_vector",
+    "train_melody_vae",
 ]
 
 SEGMENT_STEPS = 32
@@ -66,8 +78,6 @@ def segments(melodies, hop: int = 16) -> np.ndarray:
     >>> cut.shape, int(cut[1, 0]) == pitch_to_token(60)
     ((2, 32), True)
     """
-    from .. import data
-
     # beside each step, the note (or rest) sounding there: the token a segment starting there begins with
     with_sounding = []
     for melody in melodies:
@@ -89,8 +99,6 @@ def load_segments(split: str = "train", augment: bool = False) -> np.ndarray:
     >>> load_segments("test").shape[1]
     32
     """
-    from .. import data
-
     cut = segments(data.load_melodies(split, meter="4/4"))
     return data.augmented(cut) if augment else cut
 
@@ -452,3 +460,62 @@ class MelodyVAE(TrackedModel):
             "readout_kernel": as_numpy(self.readout.kernel),
             "readout_bias": as_numpy(self.readout.bias),
         }
+
+
+# ------------------------------------------------------------------------------------------ training
+
+
+def train_melody_vae(
+    name: str = "melody_vae",
+    *,
+    fast: bool = False,
+    folder: str | os.PathLike | None = None,
+    epochs: int | None = None,
+    config: dict | None = None,
+    seed: int = 0,
+) -> dict:
+    """Train a :class:`~musegen_widgets.models.melody_vae.MelodyVAE` on two-bar segments, every key.
+
+    Taught in chapter 02, section 6 (training).
+
+    Keras's ``fit`` runs the model's own ``train_step`` (reconstruction + beta x KL with free bits);
+    the learning rate warms up, then follows a cosine. No early stopping: while beta is annealed the
+    loss of one epoch is not comparable with the next; every epoch's reconstruction, KL and accuracy on
+    the valid split go into the history.
+    """
+    epochs, config = recipe_settings(RECIPES[name], fast=fast, epochs=epochs, config=config)
+    keras.utils.set_random_seed(seed)
+    train, valid = load_segments("train", augment=True), load_segments("valid")
+    if fast:
+        train, valid = train[:512], valid[:64]
+    rng = np.random.default_rng(seed)
+    model = MelodyVAE(**config)
+    batch_size = 128
+    steps_per_epoch = n_batches(train, batch_size)
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            learning_rate=learning_rate_schedule(steps_per_epoch, epochs, peak=2e-3), clipnorm=1.0
+        )
+    )
+    start = time.perf_counter()
+    fitted = model.fit(
+        train[rng.permutation(len(train))],
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_data=(valid,),
+        shuffle=True,
+        verbose=2 if fast else 1,
+    )
+    seconds = time.perf_counter() - start
+    history = {"epoch": list(range(1, epochs + 1)), "seconds": seconds}
+    history.update({key: [float(v) for v in values] for key, values in fitted.history.items()})
+    scores = model.scores(load_segments("test"))
+    result = {
+        "config": config,
+        "train_seconds": seconds,
+        **{f"test_{key}": value for key, value in scores.items()},
+        "history": history,
+        "model": model,
+    }
+    save_run(name, result, folder, fast=fast)
+    return result
