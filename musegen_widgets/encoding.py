@@ -25,7 +25,8 @@ Where each part lives: this module holds the arrays above and :func:`to_piece`. 
 melodies typed as text (:func:`parse_melody`) and :func:`chord_segments` are about notes rather than arrays
 and live in :mod:`musegen_widgets.piece`; files and streams are read by :mod:`musegen_widgets.music21_reading`
 and written by :mod:`musegen_widgets.music21_io`. This module re-exports what :mod:`~musegen_widgets.piece`
-defines, so ``encoding.Piece`` and ``encoding.parse_melody`` work as before.
+defines, so that ``encoding.Piece`` and ``encoding.parse_melody`` are at hand beside the arrays, as the
+notebooks use them.
 
 Examples
 --------

@@ -3,8 +3,8 @@
 Every file the course writes comes from a :class:`~musegen_widgets.piece.Piece` through :func:`to_stream`,
 so the writers take anything :func:`~musegen_widgets.encoding.to_piece` accepts (melody tokens, a piano
 roll, a file). Reading is in :mod:`musegen_widgets.music21_reading`; its :func:`read`,
-:func:`stream_to_piece` and file limits are re-exported here, so that ``music21_io.read(path)`` works as
-before. music21 is imported only when one of these functions runs.
+:func:`stream_to_piece` and file limits are re-exported here, so that one module reads and writes
+(``music21_io.read(path)``). music21 is imported only when one of these functions runs.
 """
 
 from __future__ import annotations
