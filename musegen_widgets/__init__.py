@@ -2,12 +2,18 @@
 
 One module per concept, each taught in a chapter of the course:
 
+``piece``
+    ``Piece``: notes of a few voices on the 16th-note grid; pitch names, melodies as text (chapter 00).
 ``encoding``
-    Music as arrays: ``Piece``, melody tokens, piano rolls, JSB-style frames (chapter 00).
+    Music as arrays: melody tokens, piano rolls, JSB-style frames, S-A-T-B tokens, ``to_piece`` (chapter 00).
+``music21_reading``
+    Reading MIDI and MusicXML files through music21, checked before music21 sees them (chapter 00).
 ``music21_io``
-    Reading and writing MIDI and MusicXML through music21 (chapter 00).
+    Writing MIDI and MusicXML through music21; ``read`` re-exported from ``music21_reading`` (chapter 00).
 ``data``
-    The Bach chorales bundled with music21: cached, split, augmented, batched (chapter 00).
+    The Bach chorales bundled with music21: cached, loaded, augmented, cut into excerpts (chapter 00).
+``splits``
+    ``train``, ``valid`` and ``test`` by tune, so that no hymn tune is in two splits (chapter 00).
 ``files``
     The data folder, its checksum manifest, atomic writes (chapter 00).
 ``numerics``

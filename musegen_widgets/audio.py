@@ -2,7 +2,7 @@
 
 music21 plays MIDI in a notebook through a JavaScript player and a SoundFont fetched from the web, so
 offline or on Binder nothing sounds. Here every note is synthesized in numpy from its frequency
-``440 * 2 ** ((pitch - 69) / 12)`` (:func:`musegen_widgets.encoding.midi_to_hz`): a few harmonics read
+``440 * 2 ** ((pitch - 69) / 12)`` (:func:`musegen_widgets.piece.midi_to_hz`): a few harmonics read
 from a band-limited wavetable, shaped by an attack-decay-release envelope so that notes start and stop
 without clicks. Voices are mixed and the mix is normalised below full scale, so nothing clips.
 
@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .encoding import STEPS_PER_QUARTER, MusicLike, midi_to_hz, to_piece
+from .encoding import to_piece
 from .errors import MusegenError
+from .piece import STEPS_PER_QUARTER, MusicLike, midi_to_hz
 
 __all__ = [
     "SAMPLE_RATE",

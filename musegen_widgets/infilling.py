@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from . import encoding
-from .encoding import MusicLike, Piece
 from .errors import MusegenError
 from .numerics import draw_from_logits
+from .piece import MusicLike, Piece, pitch_name
 
 __all__ = [
     "SOPRANO_RANGE",
@@ -271,7 +271,7 @@ def soprano_tokens(melody: MusicLike) -> tuple[np.ndarray, str]:
     low, high = int(top[:, 0].min()), int(top[:, 0].max())
     lowest, highest = SOPRANO_RANGE
     if low < lowest or high > highest:
-        name = encoding.pitch_name
+        name = pitch_name
         if high - low > highest - lowest:
             advice = "its range is wider than a soprano's: shorten it or move part of it by an octave"
         else:

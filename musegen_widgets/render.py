@@ -10,7 +10,7 @@ system breaks already decided (see ``benchmarks/README.md`` for what each route 
 :func:`attention_pianoroll` shades a melody's notes by the attention one step of a Transformer gives them.
 
 Both accept anything :func:`musegen_widgets.encoding.to_piece` accepts: melody tokens, a piano roll, frames,
-a music21 stream, a MIDI or MusicXML path, or a :class:`~musegen_widgets.encoding.Piece`.
+a music21 stream, a MIDI or MusicXML path, or a :class:`~musegen_widgets.piece.Piece`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import html
 
 import numpy as np
 
-from .encoding import MusicLike, Piece, chord_segments, to_piece
+from .encoding import to_piece
 from .errors import MusegenError
+from .piece import MusicLike, Piece, chord_segments
 
 __all__ = [
     "score_svg",

@@ -24,6 +24,7 @@ import numpy as np
 from . import encoding
 from .errors import MusegenError
 from .numerics import draw, draw_from_logits, log_softmax, sigmoid
+from .piece import MAX_STEPS
 
 __all__ = [
     "sample",
@@ -48,10 +49,8 @@ def check_settings(
         raise MusegenError(f"top-k must be a whole number of at least 1, got {top_k!r}")
     if top_p is not None and not (isinstance(top_p, (int, float)) and 0 < top_p <= 1):
         raise MusegenError(f"top-p must be in (0, 1], got {top_p!r}")
-    if steps is not None and (
-        not isinstance(steps, (int, np.integer)) or not 1 <= steps <= encoding.MAX_STEPS
-    ):
-        raise MusegenError(f"steps must be a whole number from 1 to {encoding.MAX_STEPS}, got {steps!r}")
+    if steps is not None and (not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS):
+        raise MusegenError(f"steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
 
 
 def filter_distribution(
@@ -201,10 +200,10 @@ def sample_frames(model, *, steps: int, seed: int | None = None, primer: Any = N
     primer = np.zeros((0, width), bool) if primer is None else np.asarray(primer, dtype=bool)
     if primer.ndim != 2 or primer.shape[1] != width:
         raise MusegenError(f"the primer must be frames of shape (quarters, {width}), got {primer.shape}")
-    if not isinstance(steps, (int, np.integer)) or not len(primer) < steps <= encoding.MAX_STEPS // 4:
+    if not isinstance(steps, (int, np.integer)) or not len(primer) < steps <= MAX_STEPS // 4:
         raise MusegenError(
             f"steps must be a whole number above the primer's {len(primer)} frames and at most "
-            f"{encoding.MAX_STEPS // 4}, got {steps!r}"
+            f"{MAX_STEPS // 4}, got {steps!r}"
         )
     rng = np.random.default_rng(seed)
     frames = np.zeros((1, steps + 1, width), np.float32)  # the silence before the piece, then the frames

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..encoding import STEPS_PER_QUARTER, to_piece
+from ..encoding import to_piece
 from ..errors import MusegenError
+from ..piece import STEPS_PER_QUARTER
 
 __all__ = [
     "FEATURES",
@@ -63,7 +64,7 @@ def piece_features(source) -> dict[str, float | np.ndarray]:
     ----------
     source
         Anything :func:`musegen_widgets.encoding.to_piece` accepts: melody tokens, a piano roll, frames, a
-        :class:`~musegen_widgets.encoding.Piece`, a stream or a file.
+        :class:`~musegen_widgets.piece.Piece`, a stream or a file.
 
     Returns
     -------

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import encoding, render
 from ..errors import MusegenError
+from ..piece import STEPS_PER_QUARTER
 from ._base import Explorer, figure_png
 from .score_view import ScoreView
 
@@ -62,7 +63,7 @@ class AttentionExplorer(Explorer):
             style=style,
         )
         self.step = widgets.IntSlider(
-            min(steps - 1, 4 * encoding.STEPS_PER_QUARTER * 4 - 1),
+            min(steps - 1, 4 * STEPS_PER_QUARTER * 4 - 1),
             min=0,
             max=steps - 1,
             description="step",

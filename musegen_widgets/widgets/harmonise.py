@@ -12,6 +12,7 @@ import numpy as np
 from .. import encoding
 from ..errors import MusegenError
 from ..infilling import DEFAULT_TEMPERATURE
+from ..piece import Piece, parse_melody
 from ._base import Explorer, error_html
 from .score_view import ScoreView
 
@@ -27,7 +28,7 @@ class HarmoniseWidget(Explorer):
     Taught in chapter 06, section 4 (harmonise your own melody).
 
     The *melody* is a test-split chorale (its soprano, with Bach's own lower voices kept until erased), a
-    typed one (:func:`~musegen_widgets.encoding.parse_melody`, such as ``C4q D4q E4h | F4w``) or the top
+    typed one (:func:`~musegen_widgets.piece.parse_melody`, such as ``C4q D4q E4h | F4w``) or the top
     voice of an uploaded MIDI or MusicXML file (all its voices, if it has four). The voice buttons and the
     bar range say which cells to *write*: by default alto, tenor and bass over every bar, which harmonises
     the melody. Each change writes them again from the kept music
@@ -102,7 +103,7 @@ class HarmoniseWidget(Explorer):
         self.resample_button = widgets.Button(description="Resample", icon="refresh", button_style="primary")
         self.message = widgets.HTML()
         self.view = ScoreView(None)
-        self._uploaded: encoding.Piece | None = None
+        self._uploaded: Piece | None = None
         self._quiet = False
         self.kept = self._melody_cells()
         self.cells: np.ndarray | None = None
@@ -136,9 +137,9 @@ class HarmoniseWidget(Explorer):
 
     # ------------------------------------------------------------------ the music to start from
 
-    def _melody_piece(self) -> encoding.Piece:
+    def _melody_piece(self) -> Piece:
         if self.melody.value == TYPED:
-            return encoding.parse_melody(self.text.value)
+            return parse_melody(self.text.value)
         if self.melody.value == UPLOADED:
             return self._uploaded
         return self._chorales[self.melody.value]
@@ -228,7 +229,7 @@ class HarmoniseWidget(Explorer):
             self.melody.value = TYPED  # observed: sets the melody
 
     def _uploaded_file(self, change: dict) -> None:
-        from .. import music21_io
+        from .. import music21_reading
 
         files = change["new"]
         if not files:
@@ -238,7 +239,7 @@ class HarmoniseWidget(Explorer):
             path = Path(folder) / name
             path.write_bytes(bytes(files[0]["content"]))
             try:
-                self._uploaded = music21_io.read(path, on_grid=True)
+                self._uploaded = music21_reading.read(path, on_grid=True)
             except MusegenError as error:
                 self.message.value = error_html(MusegenError(str(error).replace(str(path), name)))
                 return

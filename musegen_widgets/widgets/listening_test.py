@@ -17,6 +17,7 @@ import numpy as np
 from .. import audio, encoding
 from ..errors import MusegenError
 from ..files import write_atomically
+from ..piece import Piece
 from ._base import StaticFallback, error_html
 
 __all__ = ["ListeningTest"]
@@ -428,7 +429,7 @@ class ListeningTest(StaticFallback, widgets.VBox):
         return f"ListeningTest({len(self.answers)} of {len(self.plan)} answered, {self.path})"
 
 
-def _from_first_note(music) -> encoding.Piece:
+def _from_first_note(music) -> Piece:
     """The music with the silence before its first note left out (its bars shift with it: a listener hears
     no barlines)."""
     piece = encoding.to_piece(music)

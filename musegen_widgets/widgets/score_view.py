@@ -10,8 +10,8 @@ import re
 import ipywidgets as widgets
 
 from .. import audio, encoding, music21_io, render
-from ..encoding import MusicLike
 from ..errors import MusegenError
+from ..piece import MusicLike, Piece
 from ._base import StaticFallback, figure_png
 
 __all__ = ["ScoreView", "ScoreTabs"]
@@ -29,7 +29,7 @@ def _download_link(data: bytes, filename: str, mime: str, label: str) -> str:
     )
 
 
-def _downloads_html(piece: encoding.Piece, title: str, tempo: float) -> str:
+def _downloads_html(piece: Piece, title: str, tempo: float) -> str:
     filename = _safe_filename(title)
     try:
         midi, musicxml = music21_io.midi_bytes(piece, tempo=tempo), music21_io.musicxml_bytes(piece)
@@ -46,7 +46,7 @@ def _safe_filename(title: str) -> str:
     return stem[:60]
 
 
-def _pianoroll_png(piece: encoding.Piece) -> bytes:
+def _pianoroll_png(piece: Piece) -> bytes:
     return figure_png(render.pianoroll(piece))
 
 
@@ -76,7 +76,7 @@ class ScoreView(StaticFallback, widgets.VBox):
     Attributes
     ----------
     piece
-        The :class:`~musegen_widgets.encoding.Piece` shown.
+        The :class:`~musegen_widgets.piece.Piece` shown.
     description
         The score in words (:func:`~musegen_widgets.render.score_description`): its text alternative.
     heading, score, player, roll_button, roll_image, download_button, downloads
@@ -114,7 +114,7 @@ class ScoreView(StaticFallback, widgets.VBox):
         )
         super().__init__([self.heading, controls, self.score, self.roll_image])
         self.tempo = tempo
-        self.piece: encoding.Piece | None = None
+        self.piece: Piece | None = None
         self.title = self.description = self._svg = ""
         if music is not None:
             self.update(music, title=title, time_signature=time_signature)
