@@ -31,18 +31,27 @@ One module per concept, each taught in a chapter of the course:
     Kneser-Ney and Witten-Bell n-grams, the yardstick (chapter 01).
 ``models``
     The trained models and ``load_pretrained``: melody LSTM and dilated convolutions, frame LSTM (01),
-    melody VAE (02), chorale GAN (03).
+    melody VAE (02), chorale GAN (03), Transformers (05), infilling (06); each model's file also holds
+    how the chorales become its training examples and its training; ``recipes``, their sizes and epochs.
+``training``
+    The loop every model trains with: schedule, early stopping, saved weights, history and curves (01).
 ``sampling``
     Temperature, top-k and top-p sampling, one step at a time (chapter 01).
 ``train``
-    ``python -m musegen_widgets.train NAME`` reproduces each shipped model (chapters 01-03).
+    ``python -m musegen_widgets.train NAME`` reproduces each shipped model (chapters 01-07).
+``masking``
+    Orderless NADE's random masks, for the infilling model's training and likelihood (chapter 06).
+``infilling``
+    Harmonising a melody and rewriting any cells of a chorale by Gibbs or ancestral sampling (chapter 06).
 ``metrics``
     Likelihood, Yang & Lerch's features and set comparison, MuseGAN's metrics, copy detection, the
     listening test's statistics (chapters 01 and 04).
 ``generators``
     Every melody and four-voice source of the course behind one call, for chapter 04's tables.
 ``compression``
-    int8 weights and magnitude pruning (chapter 07).
+    int8 weights, magnitude pruning and fine-tuning with the zeros held (chapter 07).
+``distillation``
+    A teacher's distributions and melodies as a student's training targets (chapter 07).
 ``efficiency``
     Multiply-adds, latency, and a real int8 runtime (chapter 07).
 ``distribute``
@@ -64,7 +73,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 __all__ = ["MusegenError", "fast_mode"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def fast_mode() -> bool:

@@ -102,3 +102,20 @@ def test_notebooks_are_stored_with_outputs_and_ignored_outputs_say_why():
         assert counts == list(range(1, len(cells) + 1)), (
             f"{path.name} was not saved after restart-and-run-all"
         )
+
+
+def test_the_package_says_the_version_pyproject_gives():
+    import musegen_widgets
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert musegen_widgets.__version__ == project["version"]
+
+
+def test_the_readme_module_table_names_every_module_of_the_package():
+    table = set(re.findall(r"^\| `(\w+)` \|", (ROOT / "README.md").read_text(), flags=re.M))
+    package = ROOT / "musegen_widgets"
+    modules = {p.stem for p in package.glob("*.py") if not p.name.startswith("_")}
+    modules |= {
+        p.name for p in package.iterdir() if (p / "__init__.py").exists() and p.name != "jupyter_config"
+    }
+    assert modules - table == set()
