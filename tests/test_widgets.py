@@ -376,6 +376,8 @@ def test_harmonise_widget_takes_a_typed_melody_and_explains_a_bad_one(infill_mod
 
 
 def test_harmonise_widget_reads_an_uploaded_melody_on_the_grid_only(infill_model, good_midi, tmp_path):
+    import tempfile
+
     from musegen_widgets.widgets import HarmoniseWidget
 
     import music21
@@ -389,4 +391,5 @@ def test_harmonise_widget_reads_an_uploaded_melody_on_the_grid_only(infill_model
     shown = widget.view.player.value
     widget.upload.value = (upload("triplets.musicxml", path.read_bytes()),)
     assert "triplets.musicxml" in widget.message.value and "off the 16th-note grid" in widget.message.value
+    assert tempfile.gettempdir() not in widget.message.value  # named as the learner knows it
     assert widget.view.player.value == shown

@@ -3,16 +3,13 @@ voices; erase any voices and bars and write them again (chapter 06)."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import ipywidgets as widgets
 import numpy as np
 
 from .. import encoding
 from ..errors import MusegenError
 from ..infilling import DEFAULT_TEMPERATURE
-from ._base import Explorer, error_html
+from ._base import Explorer, error_html, read_upload
 from .score_view import ScoreView
 
 __all__ = ["HarmoniseWidget"]
@@ -233,15 +230,11 @@ class HarmoniseWidget(Explorer):
         files = change["new"]
         if not files:
             return
-        name = Path(files[0]["name"]).name
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / name
-            path.write_bytes(bytes(files[0]["content"]))
-            try:
-                self._uploaded = music21_io.read(path, on_grid=True)
-            except MusegenError as error:
-                self.message.value = error_html(MusegenError(str(error).replace(str(path), name)))
-                return
+        try:  # all its voices, on the 16th-note grid the model writes on
+            self._uploaded = read_upload(files[0], lambda path: music21_io.read(path, on_grid=True))
+        except MusegenError as error:
+            self.message.value = error_html(error)
+            return
         if UPLOADED not in self.melody.options:
             self.melody.options = [*self.melody.options, UPLOADED]
         if self.melody.value == UPLOADED:
