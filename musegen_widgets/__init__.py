@@ -46,6 +46,9 @@ One module per concept, each taught in a chapter of the course:
 ``metrics``
     Likelihood, Yang & Lerch's features and set comparison, MuseGAN's metrics, copy detection, the
     listening test's statistics (chapters 01 and 04).
+``listening_answers``
+    Where chapter 04's blind listening test keeps its answers: a CSV file per listener, written under a lock,
+    a class's files pooled (chapter 04).
 ``generators``
     Every melody and four-voice source of the course behind one call, for chapter 04's tables.
 ``compression``

@@ -38,6 +38,8 @@ __all__ = [
     "synthesize",
     "wav_bytes",
     "mp3_bytes",
+    "wav_from_samples",
+    "mp3_from_samples",
     "player",
 ]
 
@@ -236,6 +238,18 @@ def wav_bytes(
     samples = synthesize(
         music, time_signature=time_signature, tempo=tempo, sample_rate=sample_rate, soundfont=soundfont
     )
+    return wav_from_samples(samples, sample_rate)
+
+
+def wav_from_samples(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
+    """A mono 16-bit WAV file (bytes) of samples in [-1, 1], such as :func:`synthesize` makes: what
+    :func:`wav_bytes` does after the synthesis, for sound already synthesized.
+
+    Taught in chapter 00, section 4 (seeing and hearing a chorale).
+
+    >>> wav_from_samples(np.zeros(100, np.float32))[:4]
+    b'RIFF'
+    """
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as file:
         file.setnchannels(1)
@@ -262,9 +276,22 @@ def mp3_bytes(
     >>> mp3_bytes(Piece(([[60, 0, 4]],)))[:2].hex()  # an MPEG-2 layer III frame (22,050 Hz)
     'fff3'
     """
+    return mp3_from_samples(
+        synthesize(music, time_signature=time_signature, tempo=tempo, soundfont=soundfont)
+    )
+
+
+def mp3_from_samples(samples: np.ndarray) -> bytes:
+    """An MP3 file (bytes) of samples in [-1, 1] at :data:`SAMPLE_RATE`, such as :func:`synthesize` makes:
+    what :func:`mp3_bytes` does after the synthesis, for sound already synthesized.
+
+    Taught in chapter 00, section 4 (seeing and hearing a chorale).
+
+    >>> mp3_from_samples(np.zeros(2205, np.float32))[:2].hex()
+    'fff3'
+    """
     import soundfile
 
-    samples = synthesize(music, time_signature=time_signature, tempo=tempo, soundfont=soundfont)
     buffer = io.BytesIO()
     soundfile.write(
         buffer, samples, SAMPLE_RATE, format="MP3", subtype="MPEG_LAYER_III", compression_level=0.7

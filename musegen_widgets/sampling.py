@@ -70,8 +70,19 @@ def filter_distribution(
     check_settings(temperature, top_k, top_p)
     logits = np.asarray(logits, dtype=np.float64)
     if temperature == 0:
-        return np.eye(len(logits))[logits.argmax()]
-    p = np.exp(log_softmax(logits / temperature))
+        return _greedy(logits)
+    return _cut(np.exp(log_softmax(logits / temperature)), top_k, top_p)
+
+
+def _greedy(logits: np.ndarray) -> np.ndarray:
+    """All the probability on the most likely token."""
+    p = np.zeros(len(logits))
+    p[logits.argmax()] = 1.0
+    return p
+
+
+def _cut(p: np.ndarray, top_k: int | None, top_p: float | None) -> np.ndarray:
+    """``p`` cut to its top-k and its top-p nucleus (in place), renormalised."""
     if top_k is not None and top_k < len(p):
         p[np.argsort(p)[: len(p) - top_k]] = 0.0
     if top_p is not None and top_p < 1:
@@ -107,24 +118,7 @@ def sample_with_probabilities(
 
     Taught in chapter 01, section 7 (sampling).
     """
-    check_settings(temperature, top_k, top_p, steps)
-    primer = _primer_tokens(primer)
-    if steps <= len(primer):
-        raise MusegenError(
-            f"steps is the length of the melody, primer included: ask for more than the primer's {len(primer)}"
-        )
-    rng = np.random.default_rng(seed)
-    stepper = model.stepper()
-    for token in primer[:-1]:
-        stepper.feed(int(token))
-    logits = stepper.feed(int(primer[-1]))
-    tokens, probabilities = list(primer), []
-    for _ in range(steps - len(primer)):
-        token = int(draw(filter_distribution(logits, temperature=temperature, top_k=top_k, top_p=top_p), rng))
-        probabilities.append(float(np.exp(log_softmax(np.asarray(logits, dtype=np.float64))[token])))
-        tokens.append(token)
-        logits = stepper.feed(token)
-    return np.array(tokens, dtype=np.int64), np.array(probabilities)
+    return _write(model, steps, temperature, top_k, top_p, seed, primer, keep_probabilities=True)
 
 
 def sample(
@@ -167,9 +161,43 @@ def sample(
     >>> len(sample(model, steps=16, seed=0))
     16
     """
-    return sample_with_probabilities(
-        model, steps=steps, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, primer=primer
-    )[0]
+    return _write(model, steps, temperature, top_k, top_p, seed, primer, keep_probabilities=False)[0]
+
+
+def _write(
+    model, steps, temperature, top_k, top_p, seed, primer, *, keep_probabilities: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The loop of :func:`sample` and :func:`sample_with_probabilities`: the settings checked once, then per
+    step one softmax of the logits (two at a temperature other than 1 when the model's own probabilities
+    are kept: the tempered distribution is another one), a draw and one step of the model (the last one
+    too: :class:`~musegen_widgets.efficiency.WithoutCache` counts every token's position)."""
+    check_settings(temperature, top_k, top_p, steps)
+    primer = _primer_tokens(primer)
+    if steps <= len(primer):
+        raise MusegenError(
+            f"steps is the length of the melody, primer included: ask for more than the primer's {len(primer)}"
+        )
+    rng = np.random.default_rng(seed)
+    stepper = model.stepper()
+    for token in primer[:-1]:
+        stepper.feed(int(token))
+    logits = stepper.feed(int(primer[-1]))
+    tokens, probabilities = list(primer), []
+    for _ in range(steps - len(primer)):
+        logits = np.asarray(logits, dtype=np.float64)
+        own = np.exp(log_softmax(logits)) if keep_probabilities or temperature == 1 else None
+        if temperature == 0:
+            p = _greedy(logits)
+        elif temperature == 1:  # the tempered distribution is the model's own (logits / 1 is the logits)
+            p = _cut(own.copy(), top_k, top_p)
+        else:
+            p = _cut(np.exp(log_softmax(logits / temperature)), top_k, top_p)
+        token = int(draw(p, rng))
+        if keep_probabilities:
+            probabilities.append(float(own[token]))
+        tokens.append(token)
+        logits = stepper.feed(token)
+    return np.array(tokens, dtype=np.int64), np.array(probabilities)
 
 
 def sample_frames(model, *, steps: int, seed: int | None = None, primer: Any = None) -> np.ndarray:

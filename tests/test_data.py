@@ -39,10 +39,12 @@ def test_held_out_sopranos_share_no_more_with_training_than_chance():
     for key, rhythm in (("intervals_and_lengths", True), ("intervals", False)):
         chance = record[key]["longest_chance_run"]
         assert record[key]["threshold_notes"] == chance + 1
-        assert metrics.shared_runs(held_out, train, rhythm=rhythm).max() <= chance
+        assert metrics.shared_runs(train, held_out, rhythm=rhythm).max() <= chance
     # the split by chorale path fails the same check: whole tunes sit on both sides
     by_path = {s: data.load_melodies_split_by_path(s) for s in data.SPLITS}
-    leaked = metrics.longest_copied_run(by_path["valid"] + by_path["test"], by_path["train"])
+    leaked = metrics.longest_copied_run(
+        reference=by_path["train"], samples=by_path["valid"] + by_path["test"]
+    )
     assert (leaked >= record["intervals_and_lengths"]["threshold_notes"]).sum() > 10
 
 

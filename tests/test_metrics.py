@@ -1,5 +1,7 @@
 """The metrics of chapter 04 (Yang & Lerch's features and set comparison), checked on hand-computed cases."""
 
+import inspect
+
 from musegen_widgets import data, encoding, metrics
 from musegen_widgets.encoding import HOLD, REST, VOCAB_SIZE, Piece, pitch_to_token
 from musegen_widgets.errors import MusegenError
@@ -219,14 +221,34 @@ def test_copy_detection_finds_copies_in_any_key_and_only_contiguous_ones():
     n_notes = len(metrics.note_events(piece))
     moved = data.transpose_melody(piece, 2)
     # a copy, transposed: every note of it is a run in the corpus
-    assert metrics.longest_copied_run([piece, moved], corpus).tolist() == [n_notes, n_notes]
+    assert metrics.longest_copied_run(corpus, [piece, moved]).tolist() == [n_notes, n_notes]
     # every other note of the copy: a long common subsequence, but short contiguous runs
     events = metrics.note_events(piece)
     pitches = np.cumsum([interval for interval, _ in events]) + next(t for t in piece if t >= 2)
     thinned = np.concatenate([[pitch] + [HOLD] * 3 for pitch in pitches[::2]])
-    assert metrics.longest_copied_run([thinned], corpus)[0] < n_notes // 3
+    assert metrics.longest_copied_run(reference=corpus, samples=[thinned])[0] < n_notes // 3
     with pytest.raises(MusegenError, match="at least one sample"):
-        metrics.longest_copied_run([], corpus)
+        metrics.longest_copied_run(corpus, [])
+
+
+def test_comparisons_take_the_reference_first():
+    # one value per sample, however many reference melodies: the reference is the first argument
+    corpus = data.load_melodies("train")[:20]
+    samples = [corpus[3], data.transpose_melody(corpus[5], -3), corpus[7]]  # whole, one transposed
+    runs = metrics.longest_copied_run(corpus, samples)
+    assert runs.shape == (3,) and runs.tolist() == [len(metrics.note_events(m)) for m in samples]
+    # shared_runs: one row per reference melody, one column per melody; a shared run is the same from either side
+    table = metrics.shared_runs(corpus, samples)
+    assert table.shape == (20, 3) and np.array_equal(table, metrics.shared_runs(samples, corpus).T)
+    assert table.max(axis=0).tolist() == runs.tolist() and table[3, 0] == runs[0]
+    # the names say which is which
+    names = {
+        function: list(inspect.signature(function).parameters)[:2]
+        for function in (metrics.longest_copied_run, metrics.shared_runs, metrics.compare_sets)
+    }
+    assert names[metrics.longest_copied_run] == ["reference", "samples"]
+    assert [first for first, _ in names.values()] == ["reference"] * 3
+    assert list(inspect.signature(metrics.compare_multitrack).parameters)[:2] == ["reference_rolls", "rolls"]
 
 
 def test_note_events_split_at_rests_and_holds():

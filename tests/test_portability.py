@@ -66,7 +66,8 @@ print("\\n".join(names))
 import numpy as np
 
 from musegen_widgets.encoding import HOLD, pitch_to_token
-from musegen_widgets.widgets import ListeningTest, listening_test
+from musegen_widgets import listening_answers
+from musegen_widgets.widgets import ListeningTest
 
 
 def tune(*pitches):
@@ -79,7 +80,7 @@ test.answer("left")
 assert test.message.value == "", test.message.value
 # while another kernel holds the lock, an answer waits for it
 answering = threading.Thread(target=test.answer, args=("right",))
-with listening_test._locked(test.path):
+with listening_answers.locked(test.path):
     answering.start()
     answering.join(timeout=1.0)
     waited = answering.is_alive()

@@ -1,4 +1,4 @@
-from musegen_widgets import encoding, sampling
+from musegen_widgets import encoding, numerics, sampling
 from musegen_widgets.errors import MusegenError
 
 import numpy as np
@@ -34,6 +34,54 @@ def test_filter_distribution_temperature_top_k_top_p():
     assert np.allclose(sampling.filter_distribution(logits, top_k=2), [0.5 / 0.8, 0.3 / 0.8, 0, 0])
     assert np.allclose(sampling.filter_distribution(logits, top_p=0.5), [1, 0, 0, 0])
     assert np.allclose(sampling.filter_distribution(logits, top_p=0.9), np.array([0.5, 0.3, 0.15, 0]) / 0.95)
+
+
+class ChangingModel:
+    """Float32 logits that change with every token fed (as a network's do), the same for the same tokens."""
+
+    def __init__(self, vocabulary=12):
+        self.table = np.random.default_rng(5).normal(0, 2, (vocabulary, vocabulary)).astype(np.float32)
+
+    def stepper(self):
+        table = self.table
+
+        class Stepper:
+            steps = 0
+
+            def feed(self, token):
+                self.steps += 1
+                return table[token] * np.float32(1 + 0.1 * (self.steps % 3))
+
+        return Stepper()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"temperature": 0.7}, {"temperature": 1.3, "top_k": 4}, {"top_p": 0.8}, {"temperature": 0}],
+)
+def test_the_sampler_draws_what_filter_distribution_gives_bit_for_bit(settings, monkeypatch):
+    # the textbook loop, one public function per step: the sampler's own loop (which checks the settings once
+    # and computes a softmax once per step) must draw from the same distributions, to the last bit, with the
+    # same random numbers
+    model = ChangingModel()
+    rng, stepper = np.random.default_rng(3), model.stepper()
+    logits, tokens, probabilities, distributions = stepper.feed(0), [0], [], []
+    for _ in range(59):
+        distributions.append(sampling.filter_distribution(logits, **settings))
+        token = int(numerics.draw(distributions[-1], rng))
+        probabilities.append(float(np.exp(numerics.log_softmax(np.asarray(logits, dtype=np.float64)))[token]))
+        tokens.append(token)
+        logits = stepper.feed(token)
+    drawn_from = []
+    monkeypatch.setattr(
+        sampling, "draw", lambda p, rng: (drawn_from.append(p.copy()), numerics.draw(p, rng))[1]
+    )
+    drawn, own = sampling.sample_with_probabilities(model, steps=60, seed=3, primer=[0], **settings)
+    assert drawn.tolist() == tokens and own.tobytes() == np.array(probabilities).tobytes()
+    assert np.array(drawn_from).tobytes() == np.array(distributions).tobytes()
+    drawn_from.clear()
+    assert sampling.sample(model, steps=60, seed=3, primer=[0], **settings).tolist() == tokens
+    assert np.array(drawn_from).tobytes() == np.array(distributions).tobytes()
 
 
 def test_sampling_follows_the_distribution():

@@ -55,6 +55,28 @@ def test_static_html_holds_the_score_and_a_playable_sound_of_what_is_shown():
     assert "second" in view.static_html() and ScoreView(None).static_html() == ""
 
 
+def test_static_html_encodes_the_sound_update_synthesized_without_synthesizing_again(monkeypatch):
+    from musegen_widgets import audio
+
+    synthesized = []
+    synthesize = audio.synthesize
+    monkeypatch.setattr(audio, "synthesize", lambda *a, **k: synthesized.append(a) or synthesize(*a, **k))
+    view = ScoreView(GOOD_TOKENS, title="first")
+    assert len(synthesized) == 1  # the player's sound
+    pages = [view.static_html(), view.static_html()]
+    assert len(synthesized) == 1  # and no other, however often the page is made
+    sounds = [
+        base64.b64decode(re.search(r'src="data:audio/mpeg;base64,([^"]+)"', page).group(1)) for page in pages
+    ]
+    monkeypatch.undo()
+    assert sounds[0] == sounds[1] == audio.mp3_bytes(GOOD_TOKENS)  # the MP3 of that very sound
+    view.update(data.load_melodies("test")[0], title="second")
+    page = view.static_html()
+    assert base64.b64decode(
+        re.search(r'src="data:audio/mpeg;base64,([^"]+)"', page).group(1)
+    ) == audio.mp3_bytes(data.load_melodies("test")[0])  # the new music's, not the old
+
+
 def test_every_widget_display_carries_its_music_for_viewers_without_a_kernel(infill_model, tmp_path):
     from musegen_widgets.widgets import HarmoniseWidget, ListeningTest, ScoreTabs
 
@@ -354,6 +376,8 @@ def test_harmonise_widget_takes_a_typed_melody_and_explains_a_bad_one(infill_mod
 
 
 def test_harmonise_widget_reads_an_uploaded_melody_on_the_grid_only(infill_model, good_midi, tmp_path):
+    import tempfile
+
     from musegen_widgets.widgets import HarmoniseWidget
 
     import music21
@@ -367,4 +391,5 @@ def test_harmonise_widget_reads_an_uploaded_melody_on_the_grid_only(infill_model
     shown = widget.view.player.value
     widget.upload.value = (upload("triplets.musicxml", path.read_bytes()),)
     assert "triplets.musicxml" in widget.message.value and "off the 16th-note grid" in widget.message.value
+    assert tempfile.gettempdir() not in widget.message.value  # named as the learner knows it
     assert widget.view.player.value == shown

@@ -42,6 +42,10 @@ Copying and listening
     :func:`holm` adjusts its p-values for several sources at once, and :func:`binomial_power` and
     :func:`trials_for_power` say how many trials it needs; :func:`fleiss_kappa` says how much a class of
     listeners agree.
+
+Every comparison takes the reference first: ``compare_sets(reference, generated)``,
+``compare_multitrack(reference_rolls, rolls)``, ``shared_runs(reference, melodies)``,
+``longest_copied_run(reference, samples)``.
 """
 
 from .copying import longest_copied_run, note_events, shared_runs

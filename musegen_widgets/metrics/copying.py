@@ -37,8 +37,9 @@ def note_events(tokens) -> list[tuple[int, int]]:
     return events
 
 
-def shared_runs(melodies: Sequence, others: Sequence, *, rhythm: bool = True) -> np.ndarray:
-    """The longest run of notes each melody shares with each of ``others``: an ``(n, m)`` integer array.
+def shared_runs(reference: Sequence, melodies: Sequence, *, rhythm: bool = True) -> np.ndarray:
+    """The longest run of notes each melody of ``reference`` shares with each of ``melodies``: a
+    ``(len(reference), len(melodies))`` integer array.
 
     Taught in chapter 00, section 3 (the Bach chorales).
 
@@ -47,23 +48,25 @@ def shared_runs(melodies: Sequence, others: Sequence, *, rhythm: bool = True) ->
     are compared, which finds one tune in two meters. This is the longest common *substring* of notes, not
     the longest common subsequence: a subsequence may skip notes, so any two melodies in one key share long
     ones, while a contiguous run is what copying looks like. Chapter 00 splits the chorales by tune with it;
-    chapter 04 detects copying.
+    chapter 04 detects copying. A shared run is the same seen from either side, so swapping the arguments
+    transposes the array; the reference comes first, as in every comparison of the package
+    (:func:`compare_sets`, :func:`compare_multitrack`).
 
     >>> from musegen_widgets.encoding import pitch_to_token as t
     >>> tune = [t(60), t(62), t(64), t(65), t(67)]
-    >>> shared_runs([[t(50), t(52), t(54), t(49)], [t(70)]], [tune]).tolist()  # up a tone twice
-    [[3], [1]]
+    >>> shared_runs([tune], [[t(50), t(52), t(54), t(49)], [t(70)]]).tolist()  # up a tone twice
+    [[3, 1]]
     """
+    reference_events = [np.array(note_events(m), dtype=np.int64).reshape(-1, 2) for m in reference]
     events = [np.array(note_events(m), dtype=np.int64).reshape(-1, 2) for m in melodies]
-    other_events = [np.array(note_events(m), dtype=np.int64).reshape(-1, 2) for m in others]
-    result = np.zeros((len(events), len(other_events)), dtype=np.int64)
-    if not any(len(e) for e in other_events):
+    result = np.zeros((len(reference_events), len(events)), dtype=np.int64)
+    if not any(len(e) for e in reference_events):
         return result
-    # every other melody in one row, each followed by a separator that matches nothing
+    # every reference melody in one row, each followed by a separator that matches nothing
     separator = np.array([[10_000, -1]])
-    row = np.concatenate([part for e in other_events for part in (e, separator)])
-    owner = np.repeat(np.arange(len(other_events)), [len(e) + 1 for e in other_events])
-    for i, melody in enumerate(events):
+    row = np.concatenate([part for e in reference_events for part in (e, separator)])
+    owner = np.repeat(np.arange(len(reference_events)), [len(e) + 1 for e in reference_events])
+    for j, melody in enumerate(events):
         run = np.zeros(len(row), dtype=np.int64)
         best = np.zeros(len(row), dtype=np.int64)
         for interval, length in melody:
@@ -72,22 +75,25 @@ def shared_runs(melodies: Sequence, others: Sequence, *, rhythm: bool = True) ->
             # a run's first note has no note before it in the run: its interval is not compared
             run = np.where(extends, np.concatenate([[0], run[:-1]]) + 1, same_length.astype(np.int64))
             np.maximum(best, run, out=best)
-        np.maximum.at(result[i], owner, best)
+        np.maximum.at(result[:, j], owner, best)
     return result
 
 
-def longest_copied_run(samples: Sequence, corpus: Sequence) -> np.ndarray:
-    """For each sample, the most notes in a row (intervals and lengths) found, in a row, in some melody of ``corpus``.
+def longest_copied_run(reference: Sequence, samples: Sequence) -> np.ndarray:
+    """For each of ``samples``, the most notes in a row (intervals and lengths) found, in a row, in some
+    melody of ``reference`` (the corpus a model learned from, say).
 
     Taught in chapter 00, section 3 (the Bach chorales).
 
-    The row maxima of :func:`shared_runs`; chapter 04's copy detection.
+    The column maxima of :func:`shared_runs`; chapter 04's copy detection. The reference comes first, as in
+    every comparison of the package: ``longest_copied_run(reference=train_melodies, samples=generated)``
+    says which is which.
 
     >>> from musegen_widgets.encoding import pitch_to_token as t
     >>> tune = [t(60), t(62), t(64), t(65), t(67)]
-    >>> longest_copied_run([[t(50), t(52), t(54), t(49)], [t(70)]], [tune]).tolist()  # up a tone twice
+    >>> longest_copied_run([tune], [[t(50), t(52), t(54), t(49)], [t(70)]]).tolist()  # up a tone twice
     [3, 1]
     """
-    if len(samples) == 0 or len(corpus) == 0:
-        raise MusegenError("copy detection needs at least one sample and one corpus melody")
-    return shared_runs(samples, corpus).max(axis=1)
+    if len(samples) == 0 or len(reference) == 0:
+        raise MusegenError("copy detection needs at least one sample and one reference melody")
+    return shared_runs(reference, samples).max(axis=0)

@@ -7,13 +7,17 @@ import asyncio
 import html
 import io
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import ipywidgets as widgets
 import numpy as np
 
 from .. import colab, encoding
 from ..errors import MusegenError
+
+T = TypeVar("T")
 
 
 def error_html(error: Exception) -> str:
@@ -96,16 +100,24 @@ def figure_png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def uploaded_tokens(upload: dict) -> np.ndarray:
-    """Melody tokens of a file from a ``FileUpload``; errors name the file as the learner knows it."""
+def read_upload(upload: dict, read: Callable[[Path], T]) -> T:
+    """``read(path)`` of a file from a ``FileUpload``, written under its own name (readers go by its suffix)
+    to a temporary folder that is gone afterwards; errors name the file as the learner knows it, not the
+    temporary path."""
     name = Path(upload["name"]).name
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
         path.write_bytes(bytes(upload["content"]))
         try:
-            return encoding.encode_melody(path)
+            return read(path)
         except MusegenError as error:
             raise MusegenError(str(error).replace(str(path), name)) from None
+
+
+def uploaded_tokens(upload: dict) -> np.ndarray:
+    """Melody tokens of a file from a ``FileUpload`` (its top voice); errors name the file as the learner
+    knows it."""
+    return read_upload(upload, encoding.encode_melody)
 
 
 class Explorer(StaticFallback, widgets.VBox):

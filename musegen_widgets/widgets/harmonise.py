@@ -3,9 +3,6 @@ voices; erase any voices and bars and write them again (chapter 06)."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import ipywidgets as widgets
 import numpy as np
 
@@ -13,7 +10,7 @@ from .. import encoding
 from ..errors import MusegenError
 from ..infilling import DEFAULT_TEMPERATURE
 from ..piece import Piece, parse_melody
-from ._base import Explorer, error_html
+from ._base import Explorer, error_html, read_upload
 from .score_view import ScoreView
 
 __all__ = ["HarmoniseWidget"]
@@ -234,15 +231,11 @@ class HarmoniseWidget(Explorer):
         files = change["new"]
         if not files:
             return
-        name = Path(files[0]["name"]).name
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / name
-            path.write_bytes(bytes(files[0]["content"]))
-            try:
-                self._uploaded = music21_reading.read(path, on_grid=True)
-            except MusegenError as error:
-                self.message.value = error_html(MusegenError(str(error).replace(str(path), name)))
-                return
+        try:  # all its voices, on the 16th-note grid the model writes on
+            self._uploaded = read_upload(files[0], lambda path: music21_reading.read(path, on_grid=True))
+        except MusegenError as error:
+            self.message.value = error_html(error)
+            return
         if UPLOADED not in self.melody.options:
             self.melody.options = [*self.melody.options, UPLOADED]
         if self.melody.value == UPLOADED:

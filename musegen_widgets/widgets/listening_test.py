@@ -1,38 +1,26 @@
-"""``ListeningTest``: a blind listening test, answers saved as they are given, a binomial test (chapter 04)."""
+"""``ListeningTest``: a blind listening test, answers saved as they are given, a binomial test (chapter 04).
+
+The widget plays and asks; where the answers are kept (a CSV file per listener, written under a lock, a
+class's files pooled) is :mod:`musegen_widgets.listening_answers`.
+"""
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
-import glob
 import html
-import io
-import re
 from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
 
-from .. import audio, encoding
+from .. import audio, encoding, listening_answers
 from ..errors import MusegenError
-from ..files import write_atomically
+from ..listening_answers import listener_name
 from ..piece import Piece
 from ._base import StaticFallback, error_html
 
 __all__ = ["ListeningTest"]
-
-_ANSWER_COLUMNS = [
-    "trial",
-    "question",
-    "left_source",
-    "left_index",
-    "right_source",
-    "right_index",
-    "answer",
-    "chosen_source",
-    "answered_at",
-]
 
 
 class ListeningTest(StaticFallback, widgets.VBox):
@@ -61,7 +49,8 @@ class ListeningTest(StaticFallback, widgets.VBox):
     (Fleiss' kappa over the trials all of them have answered, :func:`~musegen_widgets.metrics.fleiss_kappa`).
     Answers are recorded under a lock and checked against the file first, so two tabs (or kernels) answering
     at once as the same listener lose nothing: the second answer to a trial is refused with a message, and
-    that tab moves on to the next.
+    that tab moves on to the next. (The files, the lock and the pooling:
+    :mod:`musegen_widgets.listening_answers`.)
 
     Parameters
     ----------
@@ -108,11 +97,11 @@ class ListeningTest(StaticFallback, widgets.VBox):
             raise MusegenError(f"the reference {self.reference!r} is not one of the sources")
         self.folder, self.filename = Path(folder), filename
         self.listener = None if listener is None else listener_name(listener)
-        self.path = self._listener_path(self.listener)
+        self.path = listening_answers.answers_path(self.folder, filename, self.listener)
         self.plan = self._plan(trials, seed)
-        self.answers = self._read_answers(
-            self.path
-        )  # raises for a foreign or corrupt file, before any widget
+        # what each trial's row in the answers file must hold; a foreign or corrupt file raises, before any widget
+        self._trial_rows = [self._expected_row(trial) for trial in range(len(self.plan))]
+        self.answers = listening_answers.read_answers(self.path, self._trial_rows)
         self.left_player, self.right_player = (
             widgets.Audio(format="wav", autoplay=False, loop=False) for _ in range(2)
         )
@@ -176,75 +165,9 @@ class ListeningTest(StaticFallback, widgets.VBox):
             "right_index": str(right_index),
         }
 
-    def _listener_path(self, listener: str | None) -> Path:
-        if listener is None:
-            return self.folder / self.filename
-        name = Path(self.filename)
-        return self.folder / f"{name.stem}.{listener}{name.suffix}"
-
     def listener_files(self) -> dict[str, Path]:
         """Every listener's answers file of this test in the folder, by listener name (class mode)."""
-        name = Path(self.filename)
-        pattern = re.compile(re.escape(name.stem) + r"\.([A-Za-z0-9_-]+)" + re.escape(name.suffix) + "$")
-        found = {}
-        for path in sorted(self.folder.glob(f"{glob.escape(name.stem)}.*{glob.escape(name.suffix)}")):
-            match = pattern.match(path.name)
-            if match:
-                found[match.group(1)] = path
-        return found
-
-    def _read_answers(self, path: Path) -> list[dict[str, str]]:
-        import csv
-
-        if not path.exists():
-            return []
-        leave = "it was left as it is: move it, or give the test another folder or filename"
-        try:
-            table = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
-        except (UnicodeDecodeError, csv.Error) as error:
-            raise MusegenError(
-                f"this is not a listening-test answers file ({error}); {leave}", path
-            ) from None
-        header = table[0] if table else None
-        if header != _ANSWER_COLUMNS:
-            raise MusegenError(
-                f"this is not a listening-test answers file (its columns are {header}); {leave}", path
-            )
-        rows = [dict(zip(header, values)) for values in table[1:] if values]
-        if len(rows) > len(self.plan):
-            raise MusegenError(
-                f"it holds {len(rows)} answers for a test of {len(self.plan)} trials; {leave}", path
-            )
-        for trial, row in enumerate(rows):
-            expected = self._expected_row(trial)
-            if any(row.get(key) != value for key, value in expected.items()) or row.get("answer") not in (
-                "left",
-                "right",
-            ):
-                raise MusegenError(
-                    f"row {trial + 2} is not an answer to this test (other sources, seed or question); {leave}",
-                    path,
-                )
-        return rows
-
-    def _record(self, row: dict[str, str]) -> bool:
-        """Add ``row`` to the file if its trial is the file's next one: read, check and write under a lock, so
-        that another tab or kernel answering as the same listener loses nothing; whether it was added (if
-        not, ``self.answers`` becomes the file's)."""
-        import csv
-
-        with _locked(self.path):
-            on_file = self._read_answers(self.path)
-            if len(on_file) != int(row["trial"]) - 1:
-                self.answers = on_file
-                return False
-            buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=_ANSWER_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows([*on_file, row])
-            write_atomically(self.path, buffer.getvalue().encode("utf-8"))
-        self.answers = [*on_file, row]
-        return True
+        return listening_answers.listener_files(self.folder, self.filename)
 
     def _show_trial(self) -> None:
         done = len(self.answers)
@@ -276,7 +199,7 @@ class ListeningTest(StaticFallback, widgets.VBox):
             "answered_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         }
         try:
-            recorded = self._record(row)
+            recorded, self.answers = listening_answers.record_answer(self.path, row, self._trial_rows)
         except OSError as error:
             self.message.value = error_html(
                 MusegenError(f"the answer could not be saved ({error})", self.path)
@@ -298,12 +221,7 @@ class ListeningTest(StaticFallback, widgets.VBox):
         problems of the files that could not be read (named, and left as they are)."""
         if self.listener is None:
             return {"": self.answers}, []
-        answers, problems = {}, []
-        for name, path in self.listener_files().items():
-            try:
-                answers[name] = self._read_answers(path)
-            except MusegenError as error:
-                problems.append(str(error))
+        answers, problems = listening_answers.pool_answers(self.folder, self.filename, self._trial_rows)
         answers[self.listener] = answers.get(self.listener, self.answers)
         return answers, problems
 
@@ -439,54 +357,3 @@ def _from_first_note(music) -> Piece:
         voices=tuple(notes - np.array([0, first, first]) for notes in piece.voices),
         length=piece.n_steps - first,
     )
-
-
-def listener_name(name: str) -> str:
-    """A listener's name as it goes into a file name: letters, digits, ``-`` and ``_`` kept, every other run
-    of characters one ``-``, at most 40 characters.
-
-    Taught in chapter 04, section 8 (a class listening test).
-
-    >>> listener_name("Zoë O'Brien / 2b")
-    'Zo-O-Brien-2b'
-    """
-    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", str(name)).strip("-")[:40].strip("-")
-    if not cleaned:
-        raise MusegenError(f"a listener's name needs a letter or a digit, got {name!r}")
-    return cleaned
-
-
-_LOCK_TIMEOUT = 60.0  # seconds; the lock is held for the milliseconds of one read and write
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    """Hold an exclusive lock on ``path``'s lock file (``.name.lock`` beside it) while the block runs.
-
-    The lock is :class:`filelock.FileLock`, the same on every system: ``flock`` on Linux and macOS,
-    ``LockFileEx`` on Windows. Both are the operating system's locks on an open file, released by the system
-    when the process holding one ends, however it ends, so a kernel that crashed or was killed mid-answer
-    leaves no stale lock behind (the lock file may stay; it is not the lock). Only where the folder's file
-    system has no such locks (some network shares) does a recent filelock fall back to the lock file's mere
-    existence, which a killed process can leave behind (an older one raises an ``OSError``, which
-    :meth:`ListeningTest.answer` reports): hence a wait of at most a minute, after which the answer is refused
-    with a message that names the lock file, instead of a kernel that hangs.
-
-    Raises
-    ------
-    MusegenError
-        If the lock is not free within a minute.
-    """
-    import filelock
-
-    lock_path = path.parent / f".{path.name}.lock"
-    try:
-        with filelock.FileLock(lock_path, timeout=_LOCK_TIMEOUT):
-            yield
-    except filelock.Timeout:
-        raise MusegenError(
-            f"the answers file stayed locked for {_LOCK_TIMEOUT:.0f} s (another tab or kernel is answering, "
-            f"or one was stopped while it held {lock_path.name}); the answer was not saved: answer again, and "
-            f"if this persists with no other tab open, delete {lock_path}",
-            path,
-        ) from None

@@ -116,6 +116,7 @@ class ScoreView(StaticFallback, widgets.VBox):
         self.tempo = tempo
         self.piece: Piece | None = None
         self.title = self.description = self._svg = ""
+        self._samples, self._mp3 = None, None
         if music is not None:
             self.update(music, title=title, time_signature=time_signature)
 
@@ -128,10 +129,14 @@ class ScoreView(StaticFallback, widgets.VBox):
             raise MusegenError("there are no notes to show")
         title = piece.title if title is None else title
         svg = render.score_svg(piece)
-        wav = audio.wav_bytes(piece, tempo=self.tempo)
+        samples = audio.synthesize(piece, tempo=self.tempo)
+        wav = audio.wav_from_samples(samples)
         description = render.score_description(dataclasses.replace(piece, title=title))
         # score and sound computed: now swap them in, so a failure above leaves the old view intact
         self.piece, self.title, self._svg, self.description = piece, title, svg, description
+        # the sound once synthesized: static_html encodes these samples as MP3 when first asked, then keeps
+        # the MP3 (a tenth of their size) instead
+        self._samples, self._mp3 = samples, None
         self.heading.value = f"<b>{html.escape(title)}</b>" if title else ""
         self.score.value = (
             f'<div role="img" aria-label="{html.escape(description)}" style="{_SCORE_STYLE}">{svg}</div>'
@@ -156,15 +161,17 @@ class ScoreView(StaticFallback, widgets.VBox):
     def static_html(self) -> str:
         """The music shown as plain HTML, for where no kernel runs: the title, the engraved score (an ``<img>``
         of the SVG, :func:`~musegen_widgets.render.score_image`, which sanitised pages keep) and an audio
-        player whose sound (MP3, :func:`~musegen_widgets.audio.mp3_bytes`) is inside the page; empty for an
-        empty view.
+        player whose sound (MP3, :func:`~musegen_widgets.audio.mp3_from_samples` of the sound :meth:`update`
+        synthesized: the music is not synthesized again) is inside the page; empty for an empty view.
 
         Taught in chapter 00, section 4 (seeing and hearing a chorale). A saved notebook keeps this beside the
         live widget, so a notebook viewer, which runs no kernel, still shows and plays the music.
         """
         if self.piece is None:
             return ""
-        sound = base64.b64encode(audio.mp3_bytes(self.piece, tempo=self.tempo)).decode("ascii")
+        if self._mp3 is None:
+            self._mp3, self._samples = audio.mp3_from_samples(self._samples), None
+        sound = base64.b64encode(self._mp3).decode("ascii")
         label = html.escape(f"Sound of {self.title}" if self.title else "Sound of this music")
         score = render.score_image(self._svg, description=self.description)
         return (
