@@ -34,7 +34,8 @@ One module per concept, each taught in a chapter of the course:
     melody VAE (02), chorale GAN (03), Transformers (05), infilling (06); each model's file also holds
     how the chorales become its training examples and its training; ``recipes``, their sizes and epochs.
 ``training``
-    The loop every model trains with: schedule, early stopping, saved weights, history and curves (01).
+    What every training shares: schedule, the sequence models' loop with early stopping, saved weights,
+    history and curves (01).
 ``sampling``
     Temperature, top-k and top-p sampling, one step at a time (chapter 01).
 ``train``
@@ -60,8 +61,8 @@ One module per concept, each taught in a chapter of the course:
 ``distribute``
     The course's training loop on several devices and machines with ``tf.distribute`` (chapter 07).
 
-Importing the package is cheap: music21, verovio, matplotlib and TensorFlow load only when a function
-needs them.
+Importing the package and its data modules is cheap: music21, verovio, matplotlib and TensorFlow load
+only when a function needs them (the model modules, ``train`` and ``distillation`` load TensorFlow).
 """
 
 import os

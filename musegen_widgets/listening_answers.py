@@ -73,7 +73,7 @@ def listener_name(name: str) -> str:
     """A listener's name as it goes into a file name: letters, digits, ``-`` and ``_`` kept, every other run
     of characters one ``-``, at most 40 characters.
 
-    Taught in chapter 04, section 8 (a class listening test).
+    Taught in chapter 04, section 8 (a blind listening test).
 
     Raises
     ------
@@ -93,7 +93,7 @@ def answers_path(folder: str | os.PathLike, filename: str, listener: str | None 
     """The answers file of one listener: ``filename`` in ``folder``, or for a ``listener`` (a name from
     :func:`listener_name`) the name put before the file's suffix.
 
-    Taught in chapter 04, section 8 (a class listening test).
+    Taught in chapter 04, section 8 (a blind listening test).
 
     >>> answers_path(".", "listening_test.csv").name, answers_path(".", "listening_test.csv", "Ada").name
     ('listening_test.csv', 'listening_test.Ada.csv')
@@ -108,7 +108,7 @@ def listener_files(folder: str | os.PathLike, filename: str) -> dict[str, Path]:
     """Every listener's answers file of one test in ``folder`` (the files :func:`answers_path` names for
     ``filename``), by listener name, in the order of their names.
 
-    Taught in chapter 04, section 8 (a class listening test).
+    Taught in chapter 04, section 8 (a blind listening test).
     """
     name = Path(filename)
     pattern = re.compile(re.escape(name.stem) + r"\.([A-Za-z0-9_-]+)" + re.escape(name.suffix) + "$")
@@ -213,7 +213,7 @@ def pool_answers(
     :func:`read_answers`), by listener name, and the problems of the files that could not be read (each
     naming its file, which is left as it is).
 
-    Taught in chapter 04, section 8 (a class listening test).
+    Taught in chapter 04, section 8 (a blind listening test).
     """
     answers, problems = {}, []
     for name, path in listener_files(folder, filename).items():
@@ -228,7 +228,7 @@ def pool_answers(
 def locked(path: str | os.PathLike):
     """Hold an exclusive lock on ``path``'s lock file (``.name.lock`` beside it) while the block runs.
 
-    Taught in chapter 04, section 8 (a class listening test).
+    Taught in chapter 04, section 8 (a blind listening test).
 
     The lock is :class:`filelock.FileLock`, the same on every system: ``flock`` on Linux and macOS,
     ``LockFileEx`` on Windows. Both are the operating system's locks on an open file, released by the system

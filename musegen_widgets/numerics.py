@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import MusegenError
+
 __all__ = ["log_softmax", "sigmoid", "lstm_step", "lstm_gates", "draw", "draw_from_logits"]
 
 
@@ -75,6 +77,8 @@ def lstm_gates(z: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Taught in chapter 01, section 4 (LSTM).
     """
+    if z.shape[-1] % 4:
+        raise MusegenError(f"LSTM pre-activations come in four equal parts, got {z.shape[-1]} columns")
     units = z.shape[-1] // 4  # four views of z (what np.split gives, without its cost in every step)
     gate_in, gate_forget, candidate, gate_out = (z[..., k * units : (k + 1) * units] for k in range(4))
     c = sigmoid(gate_forget) * c + sigmoid(gate_in) * np.tanh(candidate)

@@ -168,7 +168,7 @@ def _write(
     model, steps, temperature, top_k, top_p, seed, primer, *, keep_probabilities: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """The loop of :func:`sample` and :func:`sample_with_probabilities`: the settings checked once, then per
-    step one softmax of the logits (two at a temperature other than 1 when the model's own probabilities
+    step one softmax of the logits (two at a temperature other than 0 and 1 when the model's own probabilities
     are kept: the tempered distribution is another one), a draw and one step of the model (the last one
     too: :class:`~musegen_widgets.efficiency.WithoutCache` counts every token's position)."""
     check_settings(temperature, top_k, top_p, steps)

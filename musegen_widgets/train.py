@@ -10,8 +10,8 @@ Weights go to ``data/`` atomically, with their SHA-256, the command and the held
 ``data/MANIFEST.json``; a loss-curve plot and the per-epoch history go beside them.
 
 :data:`MODELS` names the function that trains each shipped model. Each lives with its model (how the
-chorales become that model's training examples, and its training), and each trains with the course's loop,
-:mod:`~musegen_widgets.training`; they are importable from here too (``train.train_melody_lstm(fast=True)``).
+chorales become that model's training examples, and its training), and all share
+:mod:`~musegen_widgets.training` (schedule, loop, saving); they are importable from here too (``train.train_melody_lstm(fast=True)``).
 """
 
 from __future__ import annotations

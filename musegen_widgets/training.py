@@ -1,8 +1,9 @@
-"""The course's training loop, shared by every model: schedule, epochs, early stopping, history, curves.
+"""What every training of the course shares: the schedule, the loop of the sequence models, saving, curves.
 
 Each model's own module says how the chorales become its training examples and holds its training
-function (for example :func:`~musegen_widgets.models.chorale_infill.train_chorale_infill`); they all train
-through this module:
+function (for example :func:`~musegen_widgets.models.chorale_infill.train_chorale_infill`). The sequence
+models train with this module's loop (:func:`fit`); the VAE and the GAN with Keras's ``fit`` and their own
+``train_step``; all of them take their schedule, settings and saving from here:
 
 * :func:`learning_rate_schedule`: a warm-up over the first epoch, then a cosine down to 2 % of the peak;
 * :func:`fit`: epoch by epoch, keeping the weights of the epoch best on the valid split (early stopping);
@@ -49,8 +50,8 @@ __all__ = [
 def similar_lengths(sequences, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """The indices of ``sequences`` in groups of ``batch_size`` of similar length (ties broken at random).
 
-    Taught in chapter 01, section 5 (training): batches of whole chorales of similar length waste little
-    on padding.
+    Taught in chapter 05, section 4 (a melody Transformer), whose training batches whole melodies by length:
+    batches of similar length waste little on padding.
     """
     order = np.argsort([len(s) + rng.random() for s in sequences])
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]

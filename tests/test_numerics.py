@@ -1,9 +1,11 @@
 import warnings
 
 from musegen_widgets import numerics
+from musegen_widgets.errors import MusegenError
 
 import keras
 import numpy as np
+import pytest
 
 
 def test_log_softmax_is_exact_and_survives_huge_logits():
@@ -50,3 +52,8 @@ def test_draw_from_logits_is_greedy_at_temperature_0_and_follows_the_softmax_abo
     np.testing.assert_allclose(counts / counts.sum(), [0.7, 0.2, 0.1], atol=0.01)
     hot = np.bincount(numerics.draw_from_logits(logits, 100.0, np.random.default_rng(0)), minlength=3)
     np.testing.assert_allclose(hot / hot.sum(), [1 / 3] * 3, atol=0.02)
+
+
+def test_lstm_gates_refuse_pre_activations_not_in_four_parts():
+    with pytest.raises(MusegenError, match="four equal parts, got 6"):
+        numerics.lstm_gates(np.zeros(6), np.zeros(1))

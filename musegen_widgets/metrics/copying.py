@@ -50,7 +50,7 @@ def shared_runs(reference: Sequence, melodies: Sequence, *, rhythm: bool = True)
     ones, while a contiguous run is what copying looks like. Chapter 00 splits the chorales by tune with it;
     chapter 04 detects copying. A shared run is the same seen from either side, so swapping the arguments
     transposes the array; the reference comes first, as in every comparison of the package
-    (:func:`compare_sets`, :func:`compare_multitrack`).
+    (:func:`~musegen_widgets.metrics.compare_sets`, :func:`~musegen_widgets.metrics.compare_multitrack`).
 
     >>> from musegen_widgets.encoding import pitch_to_token as t
     >>> tune = [t(60), t(62), t(64), t(65), t(67)]

@@ -284,7 +284,7 @@ def train_chorale_infill(
 
     Each epoch sees every training chorale in four random keys, as passages of :data:`INFILL_WINDOW` steps
     with random masks (:func:`infill_batches`); the schedule and early stopping are those of
-    :func:`train_melody_model`. The valid and test scores are :func:`~musegen_widgets.metrics.infill_nll`
+    :func:`~musegen_widgets.models.melody_training.train_melody_model`. The valid and test scores are :func:`~musegen_widgets.metrics.infill_nll`
     on whole chorales, in nats per cell.
     """
     epochs, config = recipe_settings(RECIPES["chorale_infill"], fast=fast, epochs=epochs, config=config)

@@ -177,7 +177,7 @@ def train_chorale_transformer(
     Taught in chapter 05, section 5 (four voices).
 
     Each epoch sees every training chorale once, in a random key (:func:`satb_windows`); the schedule and
-    early stopping are those of :func:`train_melody_model`, and the NLL is per token, scored in windows of
+    early stopping are those of :func:`~musegen_widgets.models.melody_training.train_melody_model`, and the NLL is per token, scored in windows of
     the training length (:func:`~musegen_widgets.metrics.sequence_nll` with ``window``).
     """
     if RECIPES[name].model_class != "ChoraleTransformer":

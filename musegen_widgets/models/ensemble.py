@@ -21,7 +21,7 @@ class Ensemble:
 
     Called like any course sequence model, ``ensemble(tokens)`` with ``(batch, time)`` ints gives ``(batch,
     time, vocab)`` logits, here the log of the averaged probabilities, so :func:`~musegen_widgets.metrics.sequence_nll`
-    and :func:`~musegen_widgets.train.teacher_distributions` take it as they take one model. Averaging
+    and :func:`~musegen_widgets.distillation.teacher_distributions` take it as they take one model. Averaging
     probabilities (not logits) makes a mixture: its surprise at a token is never more than the members'
     average surprise (the logarithm is concave), and is often less than the best member's, because the
     members' mistakes differ.
