@@ -40,6 +40,7 @@ COLAB_PROVIDES = (
     "ipywidgets",
     "soundfile",
     "filelock",
+    "threadpoolctl",  # scikit-learn's
     "tensorflow",
     "tensorflow-cpu",
 )

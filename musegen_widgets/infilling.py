@@ -33,7 +33,7 @@ import numpy as np
 
 from . import encoding
 from .errors import MusegenError
-from .numerics import draw_from_logits
+from .numerics import draw_from_logits, one_blas_thread
 from .piece import MusicLike, Piece, pitch_name
 
 __all__ = [
@@ -152,6 +152,12 @@ def resample(
     if method == "ancestral" and steps is not None:
         raise MusegenError("ancestral sampling takes one pass per hidden cell: leave steps unset")
     forward, rng = _forward(model), np.random.default_rng(seed)
+    with one_blas_thread():  # small products, pass after pass (numerics.one_blas_thread says why)
+        return _write(forward, cells, hidden, method, steps, temperature, rng, avoid_parallels)
+
+
+def _write(forward, cells, hidden, method, steps, temperature, rng, avoid_parallels) -> np.ndarray:
+    """The sampling of :func:`resample`, its arguments checked."""
     if method == "ancestral":
         still_hidden = hidden.copy()
         for cell in rng.permutation(np.flatnonzero(hidden)):
@@ -250,7 +256,8 @@ def remove_parallels(model, cells: Any, hidden: Any, *, temperature: float = 1.0
     The other parameters are those of :func:`resample`.
     """
     cells, hidden = _cells_and_hidden(cells, hidden)
-    return _remove_parallels(_forward(model), cells, hidden, temperature, np.random.default_rng(seed))
+    with one_blas_thread():
+        return _remove_parallels(_forward(model), cells, hidden, temperature, np.random.default_rng(seed))
 
 
 def soprano_tokens(melody: MusicLike) -> tuple[np.ndarray, str]:

@@ -8,17 +8,21 @@
     One step of a Keras LSTM layer in numpy, so that samplers run one token at a time in milliseconds.
 ``draw``, ``draw_from_logits``
     One token per row of a distribution; temperature 0 is greedy (the most likely token) everywhere.
+``one_blas_thread``
+    Where the samplers run: numpy's matrix products on one thread.
 
 Every function works on the last axis and accepts a single row or a batch of rows.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .errors import MusegenError
 
-__all__ = ["log_softmax", "sigmoid", "lstm_step", "lstm_gates", "draw", "draw_from_logits"]
+__all__ = ["log_softmax", "sigmoid", "lstm_step", "lstm_gates", "draw", "draw_from_logits", "one_blas_thread"]
 
 
 def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -113,3 +117,26 @@ def draw_from_logits(logits: np.ndarray, temperature: float, rng: np.random.Gene
     if temperature == 0:
         return logits.argmax(axis=-1)
     return draw(np.exp(log_softmax(logits / temperature)), rng)
+
+
+@functools.cache
+def _blas_pools():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def one_blas_thread():
+    """A ``with`` block in which numpy's BLAS (OpenBLAS) computes on one thread.
+
+    Taught in chapter 06, section 3 (sampling). A sampler multiplies small matrices step after step, where
+    a second thread gains little; and beside another busy process (a second kernel, a classmate's on one
+    JupyterHub) each of BLAS's threads spins waiting for a core the other holds, which made harmonising
+    eight bars take seconds instead of a third of one (``benchmarks/README.md``). The results are the same
+    numbers: threads split a product's output, not its sums.
+
+    >>> with one_blas_thread():
+    ...     float((np.ones((2, 3)) @ np.ones(3)).sum())
+    6.0
+    """
+    return _blas_pools().limit(limits=1, user_api="blas")

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import encoding
 from .errors import MusegenError
-from .numerics import draw, draw_from_logits, log_softmax, sigmoid
+from .numerics import draw, draw_from_logits, log_softmax, one_blas_thread, sigmoid
 from .piece import MAX_STEPS
 
 __all__ = [
@@ -177,6 +177,11 @@ def _write(
         raise MusegenError(
             f"steps is the length of the melody, primer included: ask for more than the primer's {len(primer)}"
         )
+    with one_blas_thread():  # small products, step after step (numerics.one_blas_thread says why)
+        return _steps(model, steps, temperature, top_k, top_p, seed, primer, keep_probabilities)
+
+
+def _steps(model, steps, temperature, top_k, top_p, seed, primer, keep_probabilities):
     rng = np.random.default_rng(seed)
     stepper = model.stepper()
     for token in primer[:-1]:

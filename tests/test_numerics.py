@@ -57,3 +57,56 @@ def test_draw_from_logits_is_greedy_at_temperature_0_and_follows_the_softmax_abo
 def test_lstm_gates_refuse_pre_activations_not_in_four_parts():
     with pytest.raises(MusegenError, match="four equal parts, got 6"):
         numerics.lstm_gates(np.zeros(6), np.zeros(1))
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_one_blas_thread_holds_inside_its_block_only():
+    before = _blas_threads()
+    with numerics.one_blas_thread():
+        inside = _blas_threads()
+    assert inside and set(inside) == {1}
+    assert _blas_threads() == before
+
+
+def test_the_samplers_run_on_one_blas_thread():
+    from musegen_widgets import sampling
+
+    seen = []
+
+    class Stepper:
+        def feed(self, token):
+            seen.append(_blas_threads())
+            return np.zeros(8)
+
+    class Model:
+        def stepper(self):
+            return Stepper()
+
+    sampling.sample(Model(), steps=4, seed=0)
+    assert seen and all(set(threads) == {1} for threads in seen)
+
+
+def test_the_infilling_sampler_runs_on_one_blas_thread():
+    from musegen_widgets import encoding, infilling
+
+    seen = []
+
+    class Model:
+        def forward(self):
+            def forward(cells, mask):
+                seen.append(_blas_threads())
+                return np.log(
+                    np.full((*np.shape(cells), encoding.SATB_VOCAB_SIZE), 1 / encoding.SATB_VOCAB_SIZE)
+                )
+
+            return forward
+
+    hidden = np.zeros((8, 4), dtype=bool)
+    hidden[:, 1:] = True
+    infilling.resample(Model(), np.full((8, 4), 30), hidden, steps=2, seed=0, avoid_parallels=False)
+    assert seen and all(set(threads) == {1} for threads in seen)
