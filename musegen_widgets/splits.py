@@ -105,7 +105,8 @@ def shared_tunes(melodies: Sequence[np.ndarray]) -> tuple[list[list[int]], dict]
     groups
         Lists of indices into ``melodies``, one list per tune, sorted.
     evidence
-        The thresholds and the chance levels they come from (``{"rhythm": {...}, "intervals": {...}}``).
+        The thresholds and the chance levels they come from (``{"intervals_and_lengths": {...}, "intervals":
+        {...}}``).
     """
     from .metrics.copying import shared_runs
 
