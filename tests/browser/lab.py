@@ -7,8 +7,9 @@ file stays on one worker, with a JupyterLab of its own).
 from __future__ import annotations
 
 import json
+import urllib.request
 
-from conftest import ROOT
+from conftest import ROOT, TOKEN
 
 AUDIO_DURATION = """audio => new Promise(resolve => {
     if (audio.readyState >= 1) resolve(audio.duration);
@@ -78,6 +79,32 @@ def open_and_run_all(page, lab_url: str, notebook: str, artifacts, *, through: s
     stderr = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     tracebacks = [text for text in stderr.all_inner_texts() if "Error" in text]
     assert tracebacks == []
+
+
+def open_cells_and_run(page, lab_url: str, notebook: str, artifacts, *, keep: tuple[str, ...]) -> None:
+    """Open a copy of a chapter that holds its set-up cells (the first two code cells: the Colab cell and the
+    imports) and the code cells that contain one of ``keep``, in the chapter's order, and run it all.
+
+    For a widget that comes late in a chapter: the chapter's other cells, which its notebook test runs and
+    checks, would only double the time here (chapter 04's likelihoods and tables before its listening tests).
+    The copy is written through the server's contents API, beside the chapter.
+    """
+    cells = json.loads((ROOT / "notebooks" / notebook).read_text())["cells"]
+    code = [cell for cell in cells if cell["cell_type"] == "code"]
+    chosen = code[:2] + [cell for cell in code[2:] if any(mark in "".join(cell["source"]) for mark in keep)]
+    assert len(chosen) == 2 + len(keep), "each mark names one cell of the chapter"
+    for cell in chosen:
+        cell["outputs"], cell["execution_count"] = [], None
+    copy = dict(json.loads((ROOT / "notebooks" / notebook).read_text()), cells=chosen)
+    name = notebook.replace(".ipynb", "-widgets.ipynb")
+    request = urllib.request.Request(
+        f"{lab_url}/api/contents/notebooks/{name}?token={TOKEN}",
+        data=json.dumps({"type": "notebook", "format": "json", "content": copy}).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=30).close()
+    open_and_run_all(page, lab_url, name, artifacts)
 
 
 def score_and_audio(view) -> tuple[str, str]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from musegen_widgets import music21_io
 
 import pytest
-from lab import AUDIO_DURATION, new_sound, open_and_run_all, score_and_audio, slider_latencies
+from lab import (
+    AUDIO_DURATION,
+    new_sound,
+    open_and_run_all,
+    open_cells_and_run,
+    score_and_audio,
+    slider_latencies,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -62,7 +69,8 @@ def test_chapter_00_score_view(page, lab_url, artifacts, tmp_path):
 
 
 def test_chapter_01_sampler_widget(page, lab_url, artifacts):
-    open_and_run_all(page, lab_url, "01_rnns_and_lstms.ipynb", artifacts, through="SamplerWidget(lstm)")
+    keep = ('lstm = models.load_pretrained("melody_lstm")', "SamplerWidget(lstm)")
+    open_cells_and_run(page, lab_url, "01_rnns_and_lstms.ipynb", artifacts, keep=keep)
     sampler = page.locator(".widget-vbox:has(.widget-upload)").first
     sampler.scroll_into_view_if_needed()
     view = sampler.locator(".widget-vbox:has(audio)").first

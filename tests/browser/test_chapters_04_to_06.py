@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from lab import AUDIO_DURATION, new_sound, open_and_run_all, score_and_audio, settle
+from lab import AUDIO_DURATION, new_sound, open_and_run_all, open_cells_and_run, score_and_audio, settle
 
 pytestmark = pytest.mark.browser
 
 
 def test_chapter_04_listening_test(page, lab_url, artifacts):
-    open_and_run_all(page, lab_url, "04_judging_generated_music.ipynb", artifacts)
+    # the samples, the sources and the two tests: the likelihoods and tables before them are the notebook test's
+    keep = (
+        "samples = {name: generate(N_SAMPLES",
+        "listening_sources = {",
+        "ListeningTest(\n    listening_sources",
+    )
+    open_cells_and_run(
+        page, lab_url, "04_judging_generated_music.ipynb", artifacts, keep=(*keep, "four_voice_sources = {")
+    )
     test = page.locator(".widget-vbox:has-text('Reveal results')").first
     test.scroll_into_view_if_needed()
     assert test.locator("audio").count() == 2
