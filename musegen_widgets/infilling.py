@@ -153,28 +153,24 @@ def resample(
         raise MusegenError("ancestral sampling takes one pass per hidden cell: leave steps unset")
     forward, rng = _forward(model), np.random.default_rng(seed)
     with one_blas_thread():  # small products, pass after pass (numerics.one_blas_thread says why)
-        return _write(forward, cells, hidden, method, steps, temperature, rng, avoid_parallels)
-
-
-def _write(forward, cells, hidden, method, steps, temperature, rng, avoid_parallels) -> np.ndarray:
-    """The sampling of :func:`resample`, its arguments checked."""
-    if method == "ancestral":
-        still_hidden = hidden.copy()
-        for cell in rng.permutation(np.flatnonzero(hidden)):
-            step, voice = divmod(int(cell), 4)
-            log_p = forward(cells, still_hidden)[step, voice]
-            cells[step, voice] = _draw(log_p, temperature, rng)
-            still_hidden[step, voice] = False
-    else:
-        schedule = masking_schedule(DEFAULT_GIBBS_STEPS if steps is None else steps)
-        cells[hidden] = _draw(forward(cells, hidden)[hidden], temperature, rng)  # every hidden cell at once
-        for p in schedule:
-            block = hidden & (rng.random(hidden.shape) < p)
-            if block.any():
-                cells[block] = _draw(forward(cells, block)[block], temperature, rng)
-    if avoid_parallels:
-        _remove_parallels(forward, cells, hidden, temperature, rng)
-    return cells
+        if method == "ancestral":
+            still_hidden = hidden.copy()
+            for cell in rng.permutation(np.flatnonzero(hidden)):
+                step, voice = divmod(int(cell), 4)
+                log_p = forward(cells, still_hidden)[step, voice]
+                cells[step, voice] = _draw(log_p, temperature, rng)
+                still_hidden[step, voice] = False
+        else:
+            schedule = masking_schedule(DEFAULT_GIBBS_STEPS if steps is None else steps)
+            # every hidden cell at once, then the rounds
+            cells[hidden] = _draw(forward(cells, hidden)[hidden], temperature, rng)
+            for p in schedule:
+                block = hidden & (rng.random(hidden.shape) < p)
+                if block.any():
+                    cells[block] = _draw(forward(cells, block)[block], temperature, rng)
+        if avoid_parallels:
+            _remove_parallels(forward, cells, hidden, temperature, rng)
+        return cells
 
 
 _LIKELY = 10.0

@@ -178,31 +178,27 @@ def _write(
             f"steps is the length of the melody, primer included: ask for more than the primer's {len(primer)}"
         )
     with one_blas_thread():  # small products, step after step (numerics.one_blas_thread says why)
-        return _steps(model, steps, temperature, top_k, top_p, seed, primer, keep_probabilities)
-
-
-def _steps(model, steps, temperature, top_k, top_p, seed, primer, keep_probabilities):
-    rng = np.random.default_rng(seed)
-    stepper = model.stepper()
-    for token in primer[:-1]:
-        stepper.feed(int(token))
-    logits = stepper.feed(int(primer[-1]))
-    tokens, probabilities = list(primer), []
-    for _ in range(steps - len(primer)):
-        logits = np.asarray(logits, dtype=np.float64)
-        own = np.exp(log_softmax(logits)) if keep_probabilities or temperature == 1 else None
-        if temperature == 0:
-            p = _greedy(logits)
-        elif temperature == 1:  # the tempered distribution is the model's own (logits / 1 is the logits)
-            p = _cut(own.copy(), top_k, top_p)
-        else:
-            p = _cut(np.exp(log_softmax(logits / temperature)), top_k, top_p)
-        token = int(draw(p, rng))
-        if keep_probabilities:
-            probabilities.append(float(own[token]))
-        tokens.append(token)
-        logits = stepper.feed(token)
-    return np.array(tokens, dtype=np.int64), np.array(probabilities)
+        rng = np.random.default_rng(seed)
+        stepper = model.stepper()
+        for token in primer[:-1]:
+            stepper.feed(int(token))
+        logits = stepper.feed(int(primer[-1]))
+        tokens, probabilities = list(primer), []
+        for _ in range(steps - len(primer)):
+            logits = np.asarray(logits, dtype=np.float64)
+            own = np.exp(log_softmax(logits)) if keep_probabilities or temperature == 1 else None
+            if temperature == 0:
+                p = _greedy(logits)
+            elif temperature == 1:  # the tempered distribution is the model's own (logits / 1 is the logits)
+                p = _cut(own.copy(), top_k, top_p)
+            else:
+                p = _cut(np.exp(log_softmax(logits / temperature)), top_k, top_p)
+            token = int(draw(p, rng))
+            if keep_probabilities:
+                probabilities.append(float(own[token]))
+            tokens.append(token)
+            logits = stepper.feed(token)
+        return np.array(tokens, dtype=np.int64), np.array(probabilities)
 
 
 def sample_frames(model, *, steps: int, seed: int | None = None, primer: Any = None) -> np.ndarray:
