@@ -130,10 +130,11 @@ def one_blas_thread():
     """A ``with`` block in which numpy's BLAS (OpenBLAS) computes on one thread.
 
     Taught in chapter 06, section 3 (sampling). A sampler multiplies small matrices step after step, where
-    a second thread gains little; and beside another busy process (a second kernel, a classmate's on one
-    JupyterHub) each of BLAS's threads spins waiting for a core the other holds, which made harmonising
-    eight bars take seconds instead of a third of one (``benchmarks/README.md``). The results are the same
-    numbers: threads split a product's output, not its sums.
+    a second thread gains a little alone (harmonising eight bars: about 0.35 s against 0.46 s); and beside
+    another busy process (a second kernel, a classmate's on one JupyterHub) each of BLAS's threads spins
+    waiting for a core the other holds, which made the same harmonisation take 2.5 s (up to 7 s) instead of
+    0.76 s (``benchmarks/README.md``). The results came out the same numbers (harmonisations of six seeds
+    and a melody sample compared bit for bit): OpenBLAS's threads split a product's output, not its sums.
 
     >>> with one_blas_thread():
     ...     float((np.ones((2, 3)) @ np.ones(3)).sum())
