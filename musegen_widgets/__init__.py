@@ -40,6 +40,8 @@ One module per concept, each taught in a chapter of the course:
     Temperature, top-k and top-p sampling, one step at a time (chapter 01).
 ``train``
     ``python -m musegen_widgets.train NAME`` reproduces each shipped model (chapters 01-07).
+``infill_cells``
+    The infilling model's cells: a pitch where a note starts, a hold where it goes on (chapter 06).
 ``masking``
     Orderless NADE's random masks, for the infilling model's training and likelihood (chapter 06).
 ``infilling``

@@ -33,6 +33,8 @@ __all__ = [
     "harmonised_held_out_chorales",
     "harmonised_passages",
     "satb_transformer_passages",
+    "EARLIER_HARMONISATIONS",
+    "earlier_harmonisations",
 ]
 
 BARS = 8
@@ -205,21 +207,73 @@ def satb_transformer_passages(n: int, seed: int) -> np.ndarray:
     )
 
 
-@functools.lru_cache(maxsize=1)
-def harmonised_held_out_chorales() -> tuple:
+@functools.lru_cache(maxsize=2)
+def harmonised_held_out_chorales(*, avoid_parallels: bool = True) -> tuple:
     """The held-out (validation and test) 4/4 chorales with alto, tenor and bass rewritten under their own
-    soprano by chapter 06's infilling model (:func:`~musegen_widgets.infilling.harmonise`, default settings,
-    seed 0), computed once per session: the same chorales as the held-out passages of
-    :data:`ROLL_GENERATORS`.
+    soprano by chapter 06's infilling model, seed 0, computed once per session: the same chorales as the
+    held-out passages of :data:`ROLL_GENERATORS`.
 
-    Taught in chapter 06, section 6 (judging harmonisations).
+    Taught in chapter 06, section 6 (judging harmonisations). With ``avoid_parallels`` (the default of
+    :func:`~musegen_widgets.infilling.harmonise`), each is the network's draft (``avoid_parallels=False``)
+    with :func:`~musegen_widgets.infilling.remove_parallels` applied: the two differ only in the notes the
+    rule redrew.
     """
     from . import data, models
-    from .infilling import harmonise
+    from .infill_cells import decode, encode
+    from .infilling import DEFAULT_TEMPERATURE, harmonise, remove_parallels
 
     model = models.load_pretrained("chorale_infill")
-    held_out = [piece for split in ("valid", "test") for piece in data.load_pieces(split, meter="4/4")]
-    return tuple(harmonise(piece, model=model, seed=0) for piece in held_out)
+    if not avoid_parallels:
+        held_out = [piece for split in ("valid", "test") for piece in data.load_pieces(split, meter="4/4")]
+        return tuple(harmonise(piece, model=model, seed=0, avoid_parallels=False) for piece in held_out)
+    kept = []
+    for draft in harmonised_held_out_chorales(avoid_parallels=False):
+        cells = encode(draft)
+        lower_voices = np.broadcast_to(np.arange(4) > 0, cells.shape)  # alto, tenor and bass written
+        rule_kept = remove_parallels(model, cells, lower_voices, temperature=DEFAULT_TEMPERATURE, seed=0)
+        kept.append(decode(rule_kept, time_signature=draft.time_signature, title=draft.title))
+    return tuple(kept)
+
+
+EARLIER_HARMONISATIONS = "harmonised_v0.2.0.npz"
+"""The stored harmonisations of the infilling model before it had hold cells (:func:`earlier_harmonisations`)."""
+
+
+def earlier_harmonisations() -> dict[int, tuple]:
+    """The first eight bars of every held-out (validation and test) 4/4 chorale, alto, tenor and bass written
+    under Bach's soprano by the infilling model of musegen 0.2.0, with seeds 0, 1 and 2: seed -> pieces.
+
+    Taught in chapter 06, section 6 (the lower voices' rhythm). That model's cells held a pitch at every 16th
+    step, with no hold (chapter 05's S-A-T-B tokens); its harmonisations were stored before it was replaced
+    (:data:`EARLIER_HARMONISATIONS`, checked against the manifest), because the package no longer ships it.
+    The pieces are in the order of ``data.load_pieces("valid", meter="4/4") + data.load_pieces("test",
+    meter="4/4")``.
+
+    Raises
+    ------
+    MusegenError
+        If the file is missing or is not the one the manifest records.
+    """
+    from . import files
+    from .piece import Piece
+
+    path = files.data_dir() / EARLIER_HARMONISATIONS
+    files.checked_entry(path, "the earlier harmonisations", "restore it from the course's repository")
+    stored = np.load(path)
+    notes, titles, lengths = stored["notes"].astype(np.int64), stored["titles"], stored["lengths"]
+    pieces: dict[int, tuple] = {}
+    for seed in np.unique(notes[:, 0]):
+        by_seed = notes[notes[:, 0] == seed]
+        pieces[int(seed)] = tuple(
+            Piece(
+                tuple(by_seed[(by_seed[:, 1] == i) & (by_seed[:, 2] == v)][:, 3:] for v in range(4)),
+                "4/4",
+                title=str(title),
+                length=int(length),
+            )
+            for i, (title, length) in enumerate(zip(titles, lengths))
+        )
+    return pieces
 
 
 def harmonised_passages(n: int, seed: int) -> np.ndarray:

@@ -55,3 +55,23 @@ def test_the_gan_soprano_is_the_top_voice_of_four_gan_passages_in_a_row():
     expected = [p for notes in sopranos for p in pitches_in_time_order(notes) if p >= encoding.MIN_PITCH]
     assert len(expected) < sum(len(notes) for notes in sopranos)  # this seed has a note below C3, left out
     assert pitches_in_time_order(encoding.to_piece(melody).voices[0]) == expected
+
+
+def test_the_earlier_harmonisations_are_the_stored_ones_under_bachs_sopranos(tmp_path, monkeypatch):
+    from musegen_widgets import data, files
+
+    earlier = generators.earlier_harmonisations()
+    held_out = [p for split in ("valid", "test") for p in data.load_pieces(split, meter="4/4")]
+    assert sorted(earlier) == [0, 1, 2] and all(len(pieces) == len(held_out) for pieces in earlier.values())
+    for written, bach in zip(earlier[1], held_out):
+        assert written.title == bach.title and len(written.voices) == 4
+        # the soprano sounds where Bach's does, in its first 8 bars (that model merged repeated notes)
+        assert set(written.voices[0][:, 0]) == set(bach.first_bars(8).voices[0][:, 0])
+    # a damaged copy is refused, naming the file
+    (tmp_path / generators.EARLIER_HARMONISATIONS).write_bytes(b"not the stored file")
+    (tmp_path / "MANIFEST.json").write_text(
+        (files.data_dir() / "MANIFEST.json").read_text(), encoding="utf-8"
+    )
+    monkeypatch.setattr(files, "data_dir", lambda: tmp_path)
+    with pytest.raises(MusegenError, match="earlier harmonisations is corrupt"):
+        generators.earlier_harmonisations()

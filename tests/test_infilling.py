@@ -1,5 +1,6 @@
-from musegen_widgets import data, encoding, infilling, masking, metrics
+from musegen_widgets import data, encoding, infill_cells, infilling, masking, metrics
 from musegen_widgets.errors import MusegenError
+from musegen_widgets.infill_cells import CELL_VOCAB_SIZE, HOLD, sounding
 from musegen_widgets.models import ChoraleInfill, chorale_infill
 from musegen_widgets.numerics import log_softmax
 
@@ -10,7 +11,7 @@ import pytest
 
 @pytest.fixture(scope="module")
 def chorale():
-    return encoding.encode_satb(data.load_pieces("test")[0]).reshape(-1, 4)
+    return infill_cells.encode(data.load_pieces("test")[0])
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def test_resampling_keeps_every_given_cell(chorale, model, method):
     steps = 5 if method == "gibbs" else None
     written = infilling.resample(model, cells, hidden, method=method, steps=steps, seed=0)
     np.testing.assert_array_equal(written[~hidden], cells[~hidden])
-    assert written.min() >= 0 and written.max() < encoding.SATB_VOCAB_SIZE
+    assert written.min() >= 0 and written.max() < CELL_VOCAB_SIZE
     again = infilling.resample(model, cells, hidden, method=method, steps=steps, seed=0)
     np.testing.assert_array_equal(written, again)
 
@@ -129,12 +130,10 @@ def test_harmonise_refuses_melodies_it_cannot_sing(model):
 
 
 def test_infill_rewrites_only_the_hidden_cells(chorale, model):
-    piece = encoding.decode_satb(chorale[:32].reshape(-1))
+    piece = infill_cells.decode(chorale[:32])
     hidden = np.zeros((32, 4), bool)
     hidden[16:, 3] = True
-    result = encoding.encode_satb(infilling.infill(piece, hidden, model=model, steps=3, seed=0)).reshape(
-        -1, 4
-    )
+    result = infill_cells.encode(infilling.infill(piece, hidden, model=model, steps=3, seed=0))
     np.testing.assert_array_equal(result[~hidden], chorale[:32][~hidden])
     with pytest.raises(MusegenError, match="mask must be"):
         infilling.infill(piece, hidden[:8], model=model)
@@ -143,9 +142,9 @@ def test_infill_rewrites_only_the_hidden_cells(chorale, model):
 def test_infill_nll_of_a_uniform_model_is_log_of_the_classes(chorale):
     class Uniform:
         def forward(self):
-            return lambda tokens, mask: np.full((*np.shape(mask), 73), -np.log(73.0))
+            return lambda tokens, mask: np.full((*np.shape(mask), 74), -np.log(74.0))
 
-    assert metrics.infill_nll(Uniform(), [chorale]) == pytest.approx(np.log(73.0))
+    assert metrics.infill_nll(Uniform(), [chorale]) == pytest.approx(np.log(74.0))
     with pytest.raises(MusegenError, match="no chorale"):
         metrics.infill_nll(Uniform(), [])
 
@@ -154,7 +153,7 @@ def test_infill_nll_rewards_a_model_that_knows_the_hidden_cells(chorale):
     class Knows:  # puts probability 1/2 on the true value of every cell
         def forward(self):
             def log_p(tokens, mask):
-                p = np.full((*np.shape(mask), 73), 0.5 / 72)
+                p = np.full((*np.shape(mask), 74), 0.5 / 73)
                 np.put_along_axis(p, np.asarray(tokens)[..., None], 0.5, axis=-1)
                 return np.log(p)
 
@@ -207,7 +206,7 @@ def test_infill_nll_can_score_some_cells_given_the_others(chorale):
     class KnowsTheSoprano:  # sure of the soprano, uniform elsewhere
         def forward(self):
             def log_p(tokens, mask):
-                p = np.full((*np.shape(mask), 73), 1 / 73)
+                p = np.full((*np.shape(mask), 74), 1 / 74)
                 p[..., 0, :] = 0.0
                 np.put_along_axis(p[..., 0, :], np.asarray(tokens)[..., 0, None], 1.0, axis=-1)
                 return np.log(np.maximum(p, 1e-300))
@@ -217,22 +216,24 @@ def test_infill_nll_can_score_some_cells_given_the_others(chorale):
     under_soprano = np.ones(chorale.shape, bool)
     under_soprano[:, 0] = False
     model = KnowsTheSoprano()
-    assert metrics.infill_nll(model, [chorale], hidden=[under_soprano]) == pytest.approx(np.log(73.0))
+    assert metrics.infill_nll(model, [chorale], hidden=[under_soprano]) == pytest.approx(np.log(74.0))
     assert metrics.infill_nll(model, [chorale], hidden=[~under_soprano]) == pytest.approx(0.0)
     with pytest.raises(MusegenError, match="one boolean array per chorale"):
         metrics.infill_nll(model, [chorale], hidden=[under_soprano[:5]])
 
 
 class ParallelWriter:
-    """A model sure that alto, tenor and bass double the soprano a fifth, an octave and two octaves below
-    (all else at 20 nats less): every draft is parallels throughout."""
+    """A model sure that alto, tenor and bass double the soprano a fifth, an octave and two octaves below,
+    note for note (all else at 20 nats less): every draft is parallels throughout."""
 
     def forward(self):
         def log_p(tokens, mask):
             tokens = np.asarray(tokens)
-            out = np.full((*tokens.shape, encoding.SATB_VOCAB_SIZE), -20.0)
+            out = np.full((*tokens.shape, CELL_VOCAB_SIZE), -20.0)
+            soprano = tokens[..., 0, None]
             for voice, below in ((1, 7), (2, 12), (3, 24)):
-                np.put_along_axis(out[..., voice, :], tokens[..., 0, None] - below, 0.0, axis=-1)
+                target = np.where(soprano == HOLD, HOLD, soprano - below)
+                np.put_along_axis(out[..., voice, :], target, 0.0, axis=-1)
             return log_softmax(out)
 
         return log_p
@@ -240,7 +241,8 @@ class ParallelWriter:
 
 def rising_soprano(steps=32):
     cells = np.zeros((steps, 4), dtype=np.int64)
-    cells[:, 0] = 40 + (np.arange(steps) // 4) % 5  # a new note every quarter, up and up again
+    cells[:, 0] = HOLD
+    cells[::4, 0] = 40 + np.arange(0, steps, 4) // 4 % 5  # a new note every quarter, up and up again
     return cells
 
 
@@ -249,22 +251,22 @@ def test_the_sampler_undoes_every_parallel_it_wrote():
     hidden[:, 1:] = True
     model = ParallelWriter()
     draft = infilling.resample(model, cells, hidden, steps=4, seed=0, avoid_parallels=False)
-    assert len(metrics.parallels(draft)) > 20
+    assert len(metrics.parallels(sounding(draft))) > 20
     written = infilling.resample(model, cells, hidden, steps=4, seed=0)
-    assert len(metrics.parallels(written)) == 0
+    assert len(metrics.parallels(sounding(written))) == 0
     np.testing.assert_array_equal(written[:, 0], cells[:, 0])
     repaired = infilling.remove_parallels(model, draft, hidden, seed=0)
-    assert len(metrics.parallels(repaired)) == 0
+    assert len(metrics.parallels(sounding(repaired))) == 0
     np.testing.assert_array_equal(repaired[~hidden], draft[~hidden])
 
 
 def test_parallels_between_given_notes_stay():
     cells = rising_soprano()
-    cells[:, 1] = cells[:, 0] - 12  # the alto is given, in octaves with the soprano
+    cells[:, 1] = np.where(cells[:, 0] == HOLD, HOLD, cells[:, 0] - 12)  # the alto is given, in octaves
     hidden = np.zeros(cells.shape, bool)
     hidden[:, 2:] = True
     written = infilling.resample(ParallelWriter(), cells, hidden, steps=4, seed=0)
-    found = metrics.parallels(written)
+    found = metrics.parallels(sounding(written))
     assert len(found) > 0 and set(map(tuple, found[:, 2:4].tolist())) == {(0, 1)}
 
 
@@ -272,7 +274,53 @@ def test_remove_parallels_keeps_a_draft_without_parallels(chorale, model):
     hidden = np.zeros((64, 4), bool)
     hidden[:, 1:] = True
     bach = chorale[:64]
-    assert len(metrics.parallels(bach)) == 0
+    assert len(metrics.parallels(sounding(bach))) == 0
     np.testing.assert_array_equal(infilling.remove_parallels(model, bach, hidden, seed=0), bach)
     with pytest.raises(MusegenError, match=r"\(steps, 4\)"):
         infilling.remove_parallels(model, bach[:, :3], hidden[:, :3])
+
+
+def test_infill_batches_start_every_passage_on_a_beat():
+    beats = np.tile(np.arange(10, 50, 10)[:, None], (30, 4))  # a cell's pitch rises through each beat
+    for (tokens, _), _, _ in chorale_infill.infill_batches([beats, beats[:70]], 16, seed=1, copies=3):
+        first = tokens[:, :2, 0]  # (transposed alike: the passage's key is random)
+        assert (first[:, 1] - first[:, 0] == 10).all()
+    with pytest.raises(MusegenError, match="whole number of beats"):
+        chorale_infill.infill_batches([beats], 18, seed=0)
+
+
+def test_the_model_knows_where_the_beat_falls(chorale, model):
+    """The same cells one step later are a different question: the model is told each step's place."""
+    hidden = np.zeros((33, 4), bool)
+    hidden[16, 1] = True
+    on_the_beat = model.forward()(chorale[:33], hidden)[16, 1]
+    shifted = np.concatenate([chorale[:1], chorale[:33]])  # the same context, one 16th later
+    one_later = model.forward()(shifted, np.roll(np.vstack([hidden, hidden[:1]]), 1, axis=0))[17, 1]
+    assert np.abs(on_the_beat - one_later).max() > 1e-3
+
+
+def test_a_harmonised_soprano_keeps_its_repeated_notes(model):
+    repeated = encoding.Piece(([[67, 0, 4], [67, 4, 8], [69, 8, 16]],))
+    piece = infilling.harmonise(repeated, model=model, steps=2, seed=0)
+    assert piece.voices[0].tolist() == [[67, 0, 4], [67, 4, 8], [69, 8, 16]]
+
+
+def test_under_a_sung_soprano_the_written_voices_never_rest():
+    class LovesSilence:  # silence and holds likeliest everywhere
+        def forward(self):
+            def log_p(tokens, mask):
+                out = np.full((*np.shape(tokens), CELL_VOCAB_SIZE), -20.0)
+                out[..., 0] = out[..., HOLD] = 0.0
+                return log_softmax(out)
+
+            return log_p
+
+    cells = np.zeros((16, 4), dtype=np.int64)
+    cells[4:, 0] = HOLD
+    cells[4, 0] = 40  # a rest of a beat, then a note held for three
+    hidden = np.zeros(cells.shape, bool)
+    hidden[:, 1:] = True
+    for method in infilling.METHODS:
+        written = sounding(infilling.resample(LovesSilence(), cells, hidden, method=method, seed=0))
+        assert (written[4:, 1:] != 0).all()  # under the note, every voice sings
+        assert (written[:4, 1:] == 0).all()  # under the rest, the model's silence stays

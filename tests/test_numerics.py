@@ -92,7 +92,7 @@ def test_the_samplers_run_on_one_blas_thread():
 
 
 def test_the_infilling_sampler_runs_on_one_blas_thread():
-    from musegen_widgets import encoding, infilling
+    from musegen_widgets import infill_cells, infilling
 
     seen = []
 
@@ -100,9 +100,8 @@ def test_the_infilling_sampler_runs_on_one_blas_thread():
         def forward(self):
             def forward(cells, mask):
                 seen.append(_blas_threads())
-                return np.log(
-                    np.full((*np.shape(cells), encoding.SATB_VOCAB_SIZE), 1 / encoding.SATB_VOCAB_SIZE)
-                )
+                values = infill_cells.CELL_VOCAB_SIZE
+                return np.log(np.full((*np.shape(cells), values), 1 / values))
 
             return forward
 

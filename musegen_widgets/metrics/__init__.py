@@ -1,8 +1,8 @@
 """Numbers that judge a model (chapter 01 introduces the first; chapter 04 gathers them all).
 
 One module per kind of evidence, every name importable from ``musegen_widgets.metrics``:
-``likelihood``, ``yang_lerch`` (features and set comparison), ``multitrack``, ``voice_leading``, ``copying``,
-``listening``.
+``likelihood``, ``yang_lerch`` (features and set comparison), ``multitrack``, ``voice_leading``, ``rhythm``,
+``copying``, ``listening``.
 
 Likelihood
     :func:`sequence_nll` is the held-out negative log-likelihood of a sequence model, scored exactly as the
@@ -64,6 +64,7 @@ from .multitrack import (
     used_pitch_classes,
     voice_range_share,
 )
+from .rhythm import LOWER_VOICES, onset_positions, rhythm_shares
 from .voice_leading import RATES, VOICE_RANGES, parallels, voice_leading, voice_leading_counts
 from .yang_lerch import (
     FEATURES,
@@ -88,6 +89,9 @@ __all__ = [
     "voice_leading_counts",
     "parallels",
     "VOICE_RANGES",
+    "LOWER_VOICES",
+    "onset_positions",
+    "rhythm_shares",
     "RATES",
     "FEATURES",
     "NOTE_LENGTHS",

@@ -186,7 +186,7 @@ def infill_nll(
     model
         A :class:`~musegen_widgets.models.chorale_infill.ChoraleInfill`.
     chorales
-        S-A-T-B tokens ``(steps, 4)`` per chorale.
+        The model's cells ``(steps, 4)`` per chorale (:func:`~musegen_widgets.infill_cells.encode`).
     hidden
         Per chorale, a boolean ``(steps, 4)`` of the cells to score, the others always given: the NLL of
         alto, tenor and bass given the soprano, say. Default: every cell.
@@ -197,7 +197,7 @@ def infill_nll(
     """
     chorales = [np.asarray(c) for c in chorales]
     if any(c.ndim != 2 or c.shape[1] != 4 for c in chorales):
-        raise MusegenError("chorales must be S-A-T-B tokens of shape (steps, 4)")
+        raise MusegenError("chorales must be cells of shape (steps, 4)")
     if hidden is None:
         hidden = [np.ones(c.shape, bool) for c in chorales]
     hidden = [np.asarray(h, dtype=bool) for h in hidden]

@@ -1,17 +1,19 @@
 """The infilling model of chapter 06: Coconet's idea (Huang et al. 2017, "Counterpoint by Convolution") on a
 laptop's budget.
 
-A chorale is a grid of *cells*, one per voice and 16th step, each holding a pitch or silence (the tokens of
-:func:`~musegen_widgets.encoding.encode_satb`, reshaped to ``(steps, 4)``). Some cells are given, the
-others hidden by a *mask* (1 = hidden). The model sees the given cells and the mask and answers, for every
-cell at once, a softmax over what it holds. Trained on random masks of every size (orderless NADE, Uria et
-al. 2014), one network serves every question: the alto, tenor and bass of a given soprano, the bass alone,
-bars 3-4 of all voices, or one cell given all the others (what Gibbs sampling asks).
+A chorale is a grid of *cells*, one per voice and 16th step (:mod:`~musegen_widgets.infill_cells`): the pitch of a
+note that *starts* there, a hold of the note before, or silence. Some cells are given, the others hidden by a *mask*
+(1 = hidden). The model sees the given cells and the mask and answers, for every cell at once, a softmax
+over what it holds. Trained on random masks of every size (orderless NADE, Uria et al. 2014), one network
+serves every question: the alto, tenor and bass of a given soprano, the bass alone, bars 3-4 of all voices,
+or one cell given all the others (what Gibbs sampling asks).
 
 **Architecture.** Coconet convolves over time *and pitch* (64 layers of 128 filters of 3 x 3 on the piano
 rolls of the four voices and their masks), which builds transposition into the network. On two CPU cores
 that is too slow to train and to sample from in a second, so this model convolves over *time* only: at each
-step the four voices' one-hot cells (zeroed where hidden) and the four mask bits are one input vector;
+step the four voices' one-hot cells (zeroed where hidden), the four mask bits and the step's place in its beat
+(one of four 16ths: passages start on a beat, as every piece of the course starts on a downbeat) are one
+input vector;
 then residual blocks of a non-causal dilated convolution (it looks ``d`` steps back *and* ahead, unlike
 chapter 01's causal TCN), a ReLU and a 1 x 1 convolution, each block after a layer norm; and a read-out of
 four softmaxes per step. Transposing the training data into every key gives what pitch convolutions would
@@ -33,7 +35,9 @@ import numpy as np
 from keras import layers, ops
 
 from .. import data
-from ..encoding import SATB_SILENCE, SATB_VOCAB_SIZE, encode_satb
+from ..encoding import SATB_SILENCE
+from ..errors import MusegenError
+from ..infill_cells import CELL_VOCAB_SIZE, HOLD, STEPS_PER_BEAT, encode
 from ..masking import orderless_mask
 from ..metrics import infill_nll
 from ..numerics import log_softmax
@@ -59,9 +63,9 @@ class ChoraleInfill(keras.Model):
 
     Taught in chapter 06, section 2 (one network for every question).
 
-    Call it on ``[tokens, mask]``: ``tokens`` ``(batch, steps, 4)`` S-A-T-B tokens (what a hidden cell holds
-    is ignored), ``mask`` ``(batch, steps, 4)`` with 1 where a cell is hidden. It returns logits
-    ``(batch, steps, 4, vocab_size)``.
+    Call it on ``[cells, mask]``: ``cells`` ``(batch, steps, 4)`` (:func:`~musegen_widgets.infill_cells.encode`; what a hidden cell holds
+    is ignored, and step 0 is on a beat), ``mask`` ``(batch, steps, 4)`` with 1 where a cell is hidden. It
+    returns logits ``(batch, steps, 4, vocab_size)``.
 
     Parameters
     ----------
@@ -74,7 +78,7 @@ class ChoraleInfill(keras.Model):
     dropout
         Dropout on each block's output, during training only.
     vocab_size
-        Classes of a cell (silence and the pitches of the piano roll).
+        Classes of a cell (silence, the pitches of the piano roll, :data:`~musegen_widgets.infill_cells.HOLD`).
     """
 
     def __init__(
@@ -83,7 +87,7 @@ class ChoraleInfill(keras.Model):
         kernel_size=3,
         dilations=(1, 2, 4, 8, 16, 1, 2, 4, 8, 16),
         dropout=0.1,
-        vocab_size=SATB_VOCAB_SIZE,
+        vocab_size=CELL_VOCAB_SIZE,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -119,7 +123,11 @@ class ChoraleInfill(keras.Model):
         mask = ops.cast(mask, "float32")
         cells = ops.one_hot(ops.cast(tokens, "int32"), self.vocab_size) * (1.0 - mask)[..., None]
         steps = ops.shape(tokens)[1]
-        x = self.cells(ops.concatenate([ops.reshape(cells, (-1, steps, VOICES * self.vocab_size)), mask], -1))
+        beat = ops.one_hot(ops.arange(steps) % STEPS_PER_BEAT, STEPS_PER_BEAT)  # each step's 16th in its beat
+        beat = ops.broadcast_to(beat[None], (ops.shape(tokens)[0], steps, STEPS_PER_BEAT))
+        x = self.cells(
+            ops.concatenate([ops.reshape(cells, (-1, steps, VOICES * self.vocab_size)), mask, beat], -1)
+        )
         for norm, convolution, mix, dropout in zip(self.norms, self.convolutions, self.mixes, self.dropouts):
             x = x + dropout(mix(ops.relu(convolution(norm(x)))), training=training)
         logits = self.readout(self.final_norm(x))
@@ -180,7 +188,7 @@ class InfillForward:
         return centred / np.sqrt((centred**2).mean(axis=-1, keepdims=True) + epsilon) * gamma + beta
 
     def __call__(self, tokens, mask) -> np.ndarray:
-        """Log-probabilities ``(..., steps, 4, vocab_size)`` for tokens and mask ``(..., steps, 4)``."""
+        """Log-probabilities ``(..., steps, 4, vocab_size)`` for cells and mask ``(..., steps, 4)``."""
         tokens, mask = np.asarray(tokens), np.asarray(mask, dtype=np.float32)
         batch_shape, steps = tokens.shape[:-2], tokens.shape[-2]
         tokens, mask = tokens.reshape(-1, steps, VOICES), mask.reshape(-1, steps, VOICES)
@@ -188,7 +196,9 @@ class InfillForward:
         # the one-hot input times the first dense layer is a lookup of the kernel's rows, one per voice
         rows = kernel[: VOICES * self.vocab_size].reshape(VOICES, self.vocab_size, -1)
         given = rows[np.arange(VOICES), tokens] * (1.0 - mask)[..., None]  # (batch, steps, 4, channels)
-        x = given.sum(axis=-2) + mask @ kernel[VOICES * self.vocab_size :] + bias
+        mask_rows, beat_rows = np.split(kernel[VOICES * self.vocab_size :], [VOICES])
+        beat = beat_rows[np.arange(steps) % STEPS_PER_BEAT]  # the one-hot place in the beat, looked up
+        x = given.sum(axis=-2) + mask @ mask_rows + beat + bias
         half = (self.kernel_size - 1) // 2
         for norm, conv_kernel, conv_bias, mix_kernel, mix_bias, d in self.blocks:
             h = self._layer_norm(x, norm)
@@ -237,19 +247,23 @@ def infill_batches(
 
     Taught in chapter 06, section 2 (one network for every question).
 
-    Each chorale (S-A-T-B tokens ``(steps, 4)``) is taken ``copies`` times, each time in a random key of
-    :data:`~musegen_widgets.data.ALL_KEYS` and cut into passages of ``window`` steps from a random step.
+    Each chorale (cells ``(steps, 4)``, :func:`~musegen_widgets.infill_cells.encode`) is taken ``copies`` times, each time in a random key
+    of :data:`~musegen_widgets.data.ALL_KEYS` and cut into passages of ``window`` steps from a random beat
+    (``window`` a whole number of beats, so that every passage starts on one).
     Every passage gets a mask (``_training_mask``); the weight of a hidden cell is ``n / k`` for ``k`` hidden
     of the passage's ``n`` cells, so that every passage counts alike and the weighted loss is the mean NLL
     of hidden cells. Batches are ``([tokens, mask], tokens, weight)``.
     """
+    if window % STEPS_PER_BEAT:
+        raise MusegenError(f"window must be a whole number of beats ({STEPS_PER_BEAT} steps), not {window}")
     rng = np.random.default_rng(seed)
     cut = []
     for _ in range(copies):
         for cells in chorales:
             shift = int(rng.choice(data.ALL_KEYS))
-            moved = np.where(cells != SATB_SILENCE, cells + shift, SATB_SILENCE)
-            start = int(rng.integers(0, max(1, min(window, len(cells) - window))))
+            moved = np.where((cells != SATB_SILENCE) & (cells != HOLD), cells + shift, cells)
+            beats = max(1, min(window, len(cells) - window) // STEPS_PER_BEAT)
+            start = STEPS_PER_BEAT * int(rng.integers(0, beats))
             cut.extend(moved[first : first + window] for first in range(start, len(moved), window))
             if start:  # the steps before the random start, so that every step is seen
                 cut.append(moved[:start])
@@ -257,7 +271,7 @@ def infill_batches(
     batches = []
     for begin in range(0, len(order), batch_size):
         chosen = [cut[i] for i in order[begin : begin + batch_size]]
-        tokens = np.full((len(chosen), window, 4), SATB_SILENCE, dtype=np.int32)
+        tokens = np.full((len(chosen), window, 4), SATB_SILENCE, dtype=np.int32)  # padding: never scored
         real = np.zeros(tokens.shape, dtype=bool)
         for row, passage in enumerate(chosen):
             tokens[row, : len(passage)] = passage
@@ -289,7 +303,7 @@ def train_chorale_infill(
     """
     epochs, config = recipe_settings(RECIPES["chorale_infill"], fast=fast, epochs=epochs, config=config)
     keras.utils.set_random_seed(seed)
-    train, valid = ([encode_satb(p).reshape(-1, 4) for p in data.load_pieces(s)] for s in ("train", "valid"))
+    train, valid = ([encode(p) for p in data.load_pieces(s)] for s in ("train", "valid"))
     window, copies = (32, 1) if fast else (INFILL_WINDOW, 4)
     if fast:
         train, valid = train[:8], valid[:4]
@@ -313,7 +327,7 @@ def train_chorale_infill(
         unit="nats per cell",
         patience=5,
     )
-    test = [encode_satb(p).reshape(-1, 4) for p in data.load_pieces("test")]
+    test = [encode(p) for p in data.load_pieces("test")]
     test_nll = infill_nll(model, test, seed=seed)
     result = sequence_result(model, config, history, test_nll, seconds)
     save_run("chorale_infill", result, folder, fast=fast)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
-from .. import encoding
 from ..errors import MusegenError
+from ..infill_cells import decode, encode
 from ..infilling import DEFAULT_TEMPERATURE
 from ..piece import Piece, parse_melody
 from ._base import Explorer, error_html, read_upload
@@ -155,7 +155,7 @@ class HarmoniseWidget(Explorer):
         cells = np.zeros((len(soprano), 4), dtype=np.int64)
         cells[:, 0] = soprano
         if len(piece.voices) == 4:
-            cells[:, 1:] = encoding.encode_satb(piece).reshape(-1, 4)[: len(soprano), 1:]
+            cells[:, 1:] = encode(piece)[: len(soprano), 1:]
         return cells[: 16 * self.max_bars]
 
     def _hidden(self) -> np.ndarray:
@@ -192,7 +192,7 @@ class HarmoniseWidget(Explorer):
             seed=self.seed.value,
             avoid_parallels=self.avoid_parallels.value,
         )
-        self.view.update(encoding.decode_satb(cells.reshape(-1)), title=self._title())
+        self.view.update(decode(cells), title=self._title())
         self.cells = cells
 
     def _set_melody(self) -> None:
