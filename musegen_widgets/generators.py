@@ -210,8 +210,9 @@ def satb_transformer_passages(n: int, seed: int) -> np.ndarray:
 @functools.lru_cache(maxsize=2)
 def harmonised_held_out_chorales(*, avoid_parallels: bool = True) -> tuple:
     """The held-out (validation and test) 4/4 chorales with alto, tenor and bass rewritten under their own
-    soprano by chapter 06's infilling model, seed 0, computed once per session: the same chorales as the
-    held-out passages of :data:`ROLL_GENERATORS`.
+    soprano by chapter 06's infilling model, computed once per session: the same chorales as the held-out
+    passages of :data:`ROLL_GENERATORS`. Chorale ``i`` is harmonised with seed ``i``, so that the chorales
+    do not share their random numbers (one seed for all gives every chorale the same masks and draws).
 
     Taught in chapter 06, section 6 (judging harmonisations). With ``avoid_parallels`` (the default of
     :func:`~musegen_widgets.infilling.harmonise`), each is the network's draft (``avoid_parallels=False``)
@@ -225,12 +226,15 @@ def harmonised_held_out_chorales(*, avoid_parallels: bool = True) -> tuple:
     model = models.load_pretrained("chorale_infill")
     if not avoid_parallels:
         held_out = [piece for split in ("valid", "test") for piece in data.load_pieces(split, meter="4/4")]
-        return tuple(harmonise(piece, model=model, seed=0, avoid_parallels=False) for piece in held_out)
+        return tuple(
+            harmonise(piece, model=model, seed=seed, avoid_parallels=False)
+            for seed, piece in enumerate(held_out)
+        )
     kept = []
-    for draft in harmonised_held_out_chorales(avoid_parallels=False):
+    for seed, draft in enumerate(harmonised_held_out_chorales(avoid_parallels=False)):
         cells = encode(draft)
         lower_voices = np.broadcast_to(np.arange(4) > 0, cells.shape)  # alto, tenor and bass written
-        rule_kept = remove_parallels(model, cells, lower_voices, temperature=DEFAULT_TEMPERATURE, seed=0)
+        rule_kept = remove_parallels(model, cells, lower_voices, temperature=DEFAULT_TEMPERATURE, seed=seed)
         kept.append(decode(rule_kept, time_signature=draft.time_signature, title=draft.title))
     return tuple(kept)
 
