@@ -1,9 +1,9 @@
 """Harmonising a melody and rewriting any part of a chorale with an infilling model (chapter 06).
 
 A four-voice passage is a grid of cells ``(steps, 4)``, one per voice and 16th step, each the pitch of a note
-that starts there, a hold of the note before, or silence (:func:`~musegen_widgets.models.chorale_infill.encode`),
-and a *mask* of the same shape says which cells are hidden (``True``) and so to be written. :func:`harmonise` hides alto, tenor and bass under a given soprano;
-:func:`infill` hides whatever the caller says. Both sample from
+that starts there, a hold of the note before, or silence (:func:`~musegen_widgets.infill_cells.encode`), and a
+*mask* of the same shape says which cells are hidden (``True``) and so to be written. :func:`harmonise` hides
+alto, tenor and bass under a given soprano; :func:`infill` hides whatever the caller says. Both sample from
 :class:`~musegen_widgets.models.chorale_infill.ChoraleInfill` in one of two ways:
 
 - ``"ancestral"``: one hidden cell at a time, in a random order, each drawn from the model given the
