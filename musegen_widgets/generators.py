@@ -35,6 +35,9 @@ __all__ = [
     "satb_transformer_passages",
     "EARLIER_HARMONISATIONS",
     "earlier_harmonisations",
+    "HARMONISED_HELD_OUT",
+    "harmonise_held_out_chorale",
+    "store_harmonised_held_out_chorales",
 ]
 
 BARS = 8
@@ -207,36 +210,150 @@ def satb_transformer_passages(n: int, seed: int) -> np.ndarray:
     )
 
 
+HARMONISED_HELD_OUT = "harmonised_held_out.npz"
+"""The stored :func:`harmonised_held_out_chorales`, with the SHA-256 of the weights that wrote them."""
+
+
 @functools.lru_cache(maxsize=2)
 def harmonised_held_out_chorales(*, avoid_parallels: bool = True) -> tuple:
     """The held-out (validation and test) 4/4 chorales with alto, tenor and bass rewritten under their own
-    soprano by chapter 06's infilling model, computed once per session: the same chorales as the held-out
-    passages of :data:`ROLL_GENERATORS`. Chorale ``i`` is harmonised with seed ``i``, so that the chorales
-    do not share their random numbers (one seed for all gives every chorale the same masks and draws).
+    soprano by chapter 06's infilling model: the same chorales as the held-out passages of
+    :data:`ROLL_GENERATORS`. Chorale ``i`` is harmonised with seed ``i``, so that the chorales do not share
+    their random numbers (one seed for all gives every chorale the same masks and draws).
 
     Taught in chapter 06, section 6 (judging harmonisations). With ``avoid_parallels`` (the default of
     :func:`~musegen_widgets.infilling.harmonise`), each is the network's draft (``avoid_parallels=False``)
     with :func:`~musegen_widgets.infilling.remove_parallels` applied: the two differ only in the notes the
-    rule redrew.
+    rule redrew (:func:`harmonise_held_out_chorale` writes one chorale both ways).
+
+    They take about a minute to compute, and chapters 04 and 06 and the tests all use them, so they are
+    stored (:data:`HARMONISED_HELD_OUT`, written by :func:`store_harmonised_held_out_chorales`) and read back
+    while the shipped ``chorale_infill`` weights are the ones that wrote them; otherwise (new weights, or a
+    damaged file, with a warning) they are computed again, once per session.
     """
-    from . import data, models
+    stored = _stored_harmonisations()
+    if stored is not None:
+        return stored[int(avoid_parallels)]
+    return _harmonise_held_out()[int(avoid_parallels)]
+
+
+def _held_out_pieces() -> list:
+    from . import data
+
+    return [piece for split in ("valid", "test") for piece in data.load_pieces(split, meter="4/4")]
+
+
+def harmonise_held_out_chorale(model, piece, seed: int) -> tuple:
+    """One chorale as :func:`harmonised_held_out_chorales` writes it: ``(draft, draft with the rule)``.
+
+    Taught in chapter 06, section 6 (judging harmonisations).
+    """
     from .infill_cells import decode, encode
     from .infilling import DEFAULT_TEMPERATURE, harmonise, remove_parallels
 
+    draft = harmonise(piece, model=model, seed=seed, avoid_parallels=False)
+    cells = encode(draft)
+    lower_voices = np.broadcast_to(np.arange(4) > 0, cells.shape)  # alto, tenor and bass written
+    kept = remove_parallels(model, cells, lower_voices, temperature=DEFAULT_TEMPERATURE, seed=seed)
+    return draft, decode(kept, time_signature=draft.time_signature, title=draft.title)
+
+
+@functools.lru_cache(maxsize=1)
+def _harmonise_held_out() -> tuple[tuple, tuple]:
+    from . import models
+
     model = models.load_pretrained("chorale_infill")
-    if not avoid_parallels:
-        held_out = [piece for split in ("valid", "test") for piece in data.load_pieces(split, meter="4/4")]
-        return tuple(
-            harmonise(piece, model=model, seed=seed, avoid_parallels=False)
-            for seed, piece in enumerate(held_out)
+    pairs = [harmonise_held_out_chorale(model, piece, seed) for seed, piece in enumerate(_held_out_pieces())]
+    return tuple(draft for draft, _ in pairs), tuple(kept for _, kept in pairs)
+
+
+def _pack(groups: dict[int, tuple]) -> dict[str, np.ndarray]:
+    """Groups of equally many pieces (group -> pieces) as arrays: notes ``(group, piece, voice, pitch,
+    start, end)``, and each piece's title and length (the same in every group)."""
+    first = next(iter(groups.values()))
+    notes = [
+        [group, index, voice, *note]
+        for group, pieces in groups.items()
+        for index, piece in enumerate(pieces)
+        for voice, voice_notes in enumerate(piece.voices)
+        for note in voice_notes.tolist()
+    ]
+    return {
+        "notes": np.array(notes, dtype=np.int32),
+        "titles": np.array([piece.title for piece in first]),
+        "lengths": np.array([piece.n_steps for piece in first]),
+    }
+
+
+def _unpack(stored) -> dict[int, tuple]:
+    """The inverse of :func:`_pack`: group -> pieces."""
+    from .piece import Piece
+
+    notes, titles, lengths = stored["notes"].astype(np.int64), stored["titles"], stored["lengths"]
+    pieces: dict[int, tuple] = {}
+    for group in np.unique(notes[:, 0]):
+        in_group = notes[notes[:, 0] == group]
+        pieces[int(group)] = tuple(
+            Piece(
+                tuple(in_group[(in_group[:, 1] == i) & (in_group[:, 2] == v)][:, 3:] for v in range(4)),
+                "4/4",
+                title=str(title),
+                length=int(length),
+            )
+            for i, (title, length) in enumerate(zip(titles, lengths))
         )
-    kept = []
-    for seed, draft in enumerate(harmonised_held_out_chorales(avoid_parallels=False)):
-        cells = encode(draft)
-        lower_voices = np.broadcast_to(np.arange(4) > 0, cells.shape)  # alto, tenor and bass written
-        rule_kept = remove_parallels(model, cells, lower_voices, temperature=DEFAULT_TEMPERATURE, seed=seed)
-        kept.append(decode(rule_kept, time_signature=draft.time_signature, title=draft.title))
-    return tuple(kept)
+    return pieces
+
+
+def _stored_harmonisations() -> dict[int, tuple] | None:
+    """The stored harmonisations (0: drafts, 1: with the rule), or None where they cannot be used."""
+    import warnings
+
+    from . import files
+
+    path = files.data_dir() / HARMONISED_HELD_OUT
+    entry = files.read_manifest(path.parent).get(path.name)
+    weights = path.parent / "chorale_infill.weights.h5"
+    if entry is None or not path.exists() or not weights.exists():
+        return None
+    if entry.get("chorale_infill_sha256") != files.sha256(weights):
+        return None  # other weights: the stored harmonisations are not theirs
+    if files.sha256(path) != entry["sha256"]:
+        warnings.warn(
+            f"{path}: not the file the manifest records; computing the harmonisations again "
+            "(store them anew with `python -m musegen_widgets.generators`)",
+            stacklevel=3,
+        )
+        return None
+    return _unpack(np.load(path))
+
+
+def store_harmonised_held_out_chorales(folder=None):
+    """Compute :func:`harmonised_held_out_chorales` and store them in ``folder`` (default ``data/``) with a
+    manifest entry naming the weights that wrote them; returns the file's path.
+
+    Taught in chapter 06, section 6 (judging harmonisations). ``python -m musegen_widgets.generators`` runs it.
+    """
+    import io
+    from pathlib import Path
+
+    from . import files
+
+    folder = Path(folder) if folder is not None else files.data_dir()
+    drafts, kept = _harmonise_held_out()
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **_pack({0: drafts, 1: kept}))
+    path = files.write_atomically(folder / HARMONISED_HELD_OUT, buffer.getvalue())
+    files.record_in_manifest(
+        path,
+        {
+            "built_by": "python -m musegen_widgets.generators",
+            "chorale_infill_sha256": files.sha256(files.data_dir() / "chorale_infill.weights.h5"),
+            "what": "the held-out 4/4 chorales harmonised under their own sopranos, seed i for chorale i: "
+            "group 0 the network's drafts, group 1 with remove_parallels",
+        },
+    )
+    return path
 
 
 EARLIER_HARMONISATIONS = "harmonised_v0.2.0.npz"
@@ -259,25 +376,10 @@ def earlier_harmonisations() -> dict[int, tuple]:
         If the file is missing or is not the one the manifest records.
     """
     from . import files
-    from .piece import Piece
 
     path = files.data_dir() / EARLIER_HARMONISATIONS
     files.checked_entry(path, "the earlier harmonisations", "restore it from the course's repository")
-    stored = np.load(path)
-    notes, titles, lengths = stored["notes"].astype(np.int64), stored["titles"], stored["lengths"]
-    pieces: dict[int, tuple] = {}
-    for seed in np.unique(notes[:, 0]):
-        by_seed = notes[notes[:, 0] == seed]
-        pieces[int(seed)] = tuple(
-            Piece(
-                tuple(by_seed[(by_seed[:, 1] == i) & (by_seed[:, 2] == v)][:, 3:] for v in range(4)),
-                "4/4",
-                title=str(title),
-                length=int(length),
-            )
-            for i, (title, length) in enumerate(zip(titles, lengths))
-        )
-    return pieces
+    return _unpack(np.load(path))
 
 
 def harmonised_passages(n: int, seed: int) -> np.ndarray:
@@ -302,3 +404,7 @@ ROLL_GENERATORS: dict[str, Callable[[int, int], np.ndarray]] = {
 """Display name -> ``generate(n, seed)``: four-voice piano rolls ``(n, 4, 32, 72)`` (chapter 04, sections 7
 and 8). The harmonisations keep Bach's soprano and write the other three voices, under the sopranos of the
 held-out passages: as many passages as those, so a larger ``n`` gives all of them."""
+
+
+if __name__ == "__main__":
+    print(store_harmonised_held_out_chorales(), "written")

@@ -75,3 +75,35 @@ def test_the_earlier_harmonisations_are_the_stored_ones_under_bachs_sopranos(tmp
     monkeypatch.setattr(files, "data_dir", lambda: tmp_path)
     with pytest.raises(MusegenError, match="earlier harmonisations is corrupt"):
         generators.earlier_harmonisations()
+
+
+def test_the_stored_harmonisations_are_what_the_shipped_model_writes():
+    from musegen_widgets import data, models
+
+    stored = generators._stored_harmonisations()
+    assert stored is not None, "data/harmonised_held_out.npz is missing or not the shipped model's"
+    held_out = [p for split in ("valid", "test") for p in data.load_pieces(split, meter="4/4")]
+    assert len(stored[0]) == len(stored[1]) == len(held_out)
+    model = models.load_pretrained("chorale_infill")
+    for seed in (0, 7):  # two chorales computed afresh, as the function would without the file
+        draft, kept = generators.harmonise_held_out_chorale(model, held_out[seed], seed)
+        assert stored[0][seed] == draft and stored[1][seed] == kept
+    assert generators.harmonised_held_out_chorales() == stored[1]
+
+
+def test_stored_harmonisations_of_other_weights_or_damaged_are_not_used(tmp_path, monkeypatch):
+    from musegen_widgets import files
+
+    source = files.data_dir()
+    for name in ("MANIFEST.json", generators.HARMONISED_HELD_OUT, "chorale_infill.weights.h5"):
+        (tmp_path / name).write_bytes((source / name).read_bytes())
+    monkeypatch.setattr(files, "data_dir", lambda: tmp_path)
+    assert generators._stored_harmonisations() is not None
+    (tmp_path / generators.HARMONISED_HELD_OUT).write_bytes(b"damaged")
+    with pytest.warns(UserWarning, match="harmonised_held_out.npz: not the file the manifest records"):
+        assert generators._stored_harmonisations() is None
+    (tmp_path / generators.HARMONISED_HELD_OUT).write_bytes(
+        (source / generators.HARMONISED_HELD_OUT).read_bytes()
+    )
+    (tmp_path / "chorale_infill.weights.h5").write_bytes(b"other weights")
+    assert generators._stored_harmonisations() is None
