@@ -32,6 +32,7 @@ from .models.chorale_gan import train_chorale_gan
 from .models.chorale_infill import train_chorale_infill
 from .models.chorale_transformer import train_chorale_transformer
 from .models.frames import train_frame_lstm
+from .models.melody_diffusion import train_melody_diffusion
 from .models.melody_training import (
     train_melody_lstm,
     train_melody_model,
@@ -51,6 +52,7 @@ __all__ = [
     "train_chorale_gan",
     "train_chorale_transformer",
     "train_chorale_infill",
+    "train_melody_diffusion",
 ]
 
 
@@ -69,6 +71,7 @@ MODELS = {
         train_chorale_transformer, "chorale_transformer_absolute"
     ),
     "chorale_infill": train_chorale_infill,
+    "melody_diffusion": train_melody_diffusion,
 }
 """Name -> the function that trains it (``python -m musegen_widgets.train NAME``)."""
 
@@ -159,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         print(f"{result['train_seconds'] / 60:.1f} min")
+    elif "valid_loss" in result:
+        print(f"valid loss {result['valid_loss']:.4f}; {result['train_seconds'] / 60:.1f} min")
     elif "test_nll" in result:
         print(
             f"best epoch {result['best_epoch']}: valid NLL {result['valid_nll']:.4f}, test NLL "

@@ -303,7 +303,7 @@ def plot_history(name: str, ax=None, *, history: dict | None = None):
     name
         The model (``"melody_lstm"``, ``"melody_vae"``, ...): its history is read with :func:`read_history`.
     ax
-        Where to draw: one matplotlib axes for a sequence model, three for a VAE (reconstruction, KL,
+        Where to draw: one matplotlib axes for a sequence model or a diffusion model, three for a VAE (reconstruction, KL,
         accuracy), two for the GAN (the critic, the samples' MuseGAN metrics); default: a new figure.
     history
         A run's ``result["history"]`` instead of the shipped one (a run of your own).
@@ -318,7 +318,11 @@ def plot_history(name: str, ax=None, *, history: dict | None = None):
     if len(axes) != panels:
         raise MusegenError(f"the history of {name} needs {panels} axes to draw on, got {len(axes)}")
     epochs = history["epoch"]
-    if panels == 1:
+    if panels == 1 and "val_loss" in history:  # a diffusion model's plain loss (chapter 08)
+        axes[0].plot(epochs, history["loss"], marker="o", label="train (all keys)")
+        axes[0].plot(epochs, history["val_loss"], marker="o", label="valid (a fresh draw of steps and noise)")
+        axes[0].set(xlabel="epoch", ylabel="plain loss (squared error of the noise)", title=name)
+    elif panels == 1:
         axes[0].plot(epochs, history["train_loss"], marker="o", label="train (all keys, with dropout)")
         axes[0].plot(epochs, history["valid_nll"], marker="o", label="valid (whole chorales)")
         axes[0].set(xlabel="epoch", ylabel=history["unit"], title=name)

@@ -20,7 +20,8 @@ def test_every_shipped_model_has_a_recipe_the_manifest_agrees_with():
 
 
 @pytest.mark.parametrize(
-    ("name", "panels"), [("melody_lstm", 1), ("frame_lstm", 1), ("melody_vae", 3), ("chorale_gan", 2)]
+    ("name", "panels"),
+    [("melody_lstm", 1), ("frame_lstm", 1), ("melody_vae", 3), ("chorale_gan", 2), ("melody_diffusion", 1)],
 )
 def test_plot_history_draws_each_kind_of_run(name, panels):
     drawn = training.plot_history(name)

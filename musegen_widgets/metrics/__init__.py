@@ -2,7 +2,7 @@
 
 One module per kind of evidence, every name importable from ``musegen_widgets.metrics``:
 ``likelihood``, ``yang_lerch`` (features and set comparison), ``multitrack``, ``voice_leading``, ``rhythm``,
-``copying``, ``listening``.
+``structure``, ``copying``, ``listening``.
 
 Likelihood
     :func:`sequence_nll` is the held-out negative log-likelihood of a sequence model, scored exactly as the
@@ -35,6 +35,11 @@ Voice leading (chapter 06)
     :func:`voice_leading` gives a set of four-voice passages' parallel fifths and octaves per 100 motions of
     two voices, voice crossings and too-wide spacings per 100 chords, and notes out of range per 100 notes.
 
+Structure over a whole melody (chapter 08)
+    :func:`estimate_key` (Krumhansl-Schmuckler), :func:`one_key` and :func:`halves_agreement` (do a melody's
+    two halves keep one key?), and Mittal et al.'s framewise :func:`self_similarity` of pitch and duration
+    (:func:`framewise_overlaps`, :func:`gaussian_overlap`).
+
 Copying and listening
     :func:`shared_runs` and :func:`longest_copied_run` find the longest runs of notes melodies share (chapters
     00 and 04);
@@ -65,6 +70,14 @@ from .multitrack import (
     voice_range_share,
 )
 from .rhythm import LOWER_VOICES, onset_positions, rhythm_shares
+from .structure import (
+    estimate_key,
+    framewise_overlaps,
+    gaussian_overlap,
+    halves_agreement,
+    one_key,
+    self_similarity,
+)
 from .voice_leading import RATES, VOICE_RANGES, parallels, voice_leading, voice_leading_counts
 from .yang_lerch import (
     FEATURES,
@@ -92,6 +105,12 @@ __all__ = [
     "LOWER_VOICES",
     "onset_positions",
     "rhythm_shares",
+    "estimate_key",
+    "one_key",
+    "halves_agreement",
+    "gaussian_overlap",
+    "framewise_overlaps",
+    "self_similarity",
     "RATES",
     "FEATURES",
     "NOTE_LENGTHS",

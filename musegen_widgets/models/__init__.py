@@ -1,4 +1,4 @@
-"""The course's trained models, and the shipped weights that load by default (chapters 01-06).
+"""The course's trained models, and the shipped weights that load by default (chapters 01-08).
 
 ``load_pretrained(name)`` builds the model and loads ``data/NAME.weights.h5`` after checking its SHA-256
 against ``data/MANIFEST.json``. TensorFlow is imported here, not when the package is.
@@ -18,6 +18,7 @@ name                model                                                  chapt
 ``chorale_transformer``  :class:`~musegen_widgets.models.chorale_transformer.ChoraleTransformer`  05
 ``chorale_transformer_absolute``  the same with sinusoidal absolute positions  05
 ``chorale_infill``  :class:`~musegen_widgets.models.chorale_infill.ChoraleInfill`  06
+``melody_diffusion``  :class:`~musegen_widgets.models.melody_diffusion.MelodyDiffusion` (over ``melody_vae``'s codes)  08
 ==================  =====================================================  ==========
 
 The model classes are importable from here (``models.MelodyLSTM``) and are loaded on first use;
@@ -48,6 +49,7 @@ __all__ = [
     "MelodyVAE",
     "ChoraleGAN",
     "ChoraleInfill",
+    "MelodyDiffusion",
     "Ensemble",
 ]
 
@@ -64,6 +66,7 @@ _MODULES = {
     "MelodyVAE": ".melody_vae",
     "ChoraleGAN": ".chorale_gan",
     "ChoraleInfill": ".chorale_infill",
+    "MelodyDiffusion": ".melody_diffusion",
     "Ensemble": ".ensemble",
 }
 

@@ -147,6 +147,12 @@ RECIPES = {
         {"channels": 16, "kernel_size": 3, "dilations": [1, 2], "dropout": 0.1},
         24,
     ),
+    "melody_diffusion": Recipe(
+        "MelodyDiffusion",
+        {"width": 512, "blocks": 4, "steps": 1000},
+        {"width": 32, "blocks": 1, "steps": 1000},
+        150,
+    ),
     "chorale_gan": Recipe(
         "ChoraleGAN",
         {
