@@ -15,8 +15,9 @@ an integer (or an array of integers, one per row).
     The three equivalent things a network can predict, converted into each other.
 ``elbo_weight``, ``gaussian_kl``
     How the evidence lower bound weighs each step's noise-prediction error, and the KL it comes from.
-``ddpm_step``, ``ddim_step``, ``sample``
-    Ancestral (DDPM) and deterministic (DDIM) reverse steps, and the loop that runs them from pure noise.
+``ddpm_step``, ``ddim_step``, ``sampling_steps``, ``sample``
+    Ancestral (DDPM) and deterministic (DDIM) reverse steps, the steps DDIM visits, and the loop that runs
+    them from pure noise.
 ``GaussianMixture``
     A toy data distribution whose noised versions, score and optimal denoiser are known exactly.
 
@@ -46,6 +47,7 @@ __all__ = [
     "elbo_weight",
     "ddpm_step",
     "ddim_step",
+    "sampling_steps",
     "sample",
     "GaussianMixture",
     "ring_of_gaussians",
@@ -306,6 +308,19 @@ def ddim_step(
     return x_prev
 
 
+def sampling_steps(schedule: NoiseSchedule, steps: int) -> np.ndarray:
+    """The steps DDIM visits with ``steps`` network calls, from ``T`` down: ``round(linspace(T, 1, steps))``.
+
+    Taught in chapter 08, section 7 (sampling).
+
+    >>> sampling_steps(linear_schedule(), 5).tolist()
+    [1000, 750, 500, 251, 1]
+    """
+    if not 1 <= steps <= schedule.steps:
+        raise MusegenError(f"steps must be between 1 and {schedule.steps}, not {steps}")
+    return np.unique(np.round(np.linspace(1, schedule.steps, steps)).astype(int))[::-1]
+
+
 def sample(
     predict_noise: NoisePredictor,
     shape: tuple[int, ...],
@@ -351,9 +366,7 @@ def sample(
             x = ddpm_step(x, t, predict_noise(x, t), schedule, rng)
             path.append(x)
     else:
-        if not 1 <= steps <= schedule.steps:
-            raise MusegenError(f"steps must be between 1 and {schedule.steps}, not {steps}")
-        times = np.unique(np.round(np.linspace(1, schedule.steps, steps)).astype(int))[::-1]
+        times = sampling_steps(schedule, steps)
         for t, t_prev in zip(times, [*times[1:], 0]):
             x = ddim_step(x, int(t), int(t_prev), predict_noise(x, int(t)), schedule, eta=eta or 0.0, rng=rng)
             path.append(x)

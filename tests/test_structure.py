@@ -34,11 +34,14 @@ def test_a_key_needs_notes_and_transposes_with_the_melody():
         structure.estimate_key(np.full(16, 1))
 
 
-def test_one_key_sees_a_modulation():
+def test_related_keys_accepts_the_neighbours_and_refuses_a_far_key():
     c_major = "C4q E4q G4q C5q | G4q E4q C4h | D4q F4q G4q B4q | C5w"
+    g_major = "G4q B4q D5q G4q | D5q B4q G4h | A4q C5q D5q F#4q | G4w"
+    a_minor = "A4q C5q E5q A4q | E5q C5q A4h | B4q D5q E5q G#4q | A4w"
     f_sharp = "F#4q A#4q C#5q F#4q | C#5q A#4q F#4h | G#4q B4q C#5q E#4q | F#4w"
-    assert structure.one_key(encode_melody(parse_melody(f"{c_major} | {c_major}")))
-    assert not structure.one_key(encode_melody(parse_melody(f"{c_major} | {f_sharp}")))
+    for second in (c_major, g_major, a_minor):
+        assert structure.related_keys(encode_melody(parse_melody(f"{c_major} | {second}")))
+    assert not structure.related_keys(encode_melody(parse_melody(f"{c_major} | {f_sharp}")))
 
 
 @pytest.mark.parametrize(
@@ -81,5 +84,7 @@ def test_bars_glued_from_different_chorales_keep_one_key_less_often_than_bach():
     bach = [structure.halves_agreement(melody) for melody in real]
     mixed = [structure.halves_agreement(melody) for melody in glued]
     assert np.mean(bach) > np.mean(mixed) + 0.2
-    assert np.mean([structure.one_key(m) for m in real]) > np.mean([structure.one_key(m) for m in glued])
+    assert np.mean([structure.related_keys(m) for m in real]) > np.mean(
+        [structure.related_keys(m) for m in glued]
+    )
     assert structure.halves_agreement(np.full(128, 1)) == 0.0

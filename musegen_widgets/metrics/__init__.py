@@ -36,8 +36,8 @@ Voice leading (chapter 06)
     two voices, voice crossings and too-wide spacings per 100 chords, and notes out of range per 100 notes.
 
 Structure over a whole melody (chapter 08)
-    :func:`estimate_key` (Krumhansl-Schmuckler), :func:`one_key` and :func:`halves_agreement` (do a melody's
-    two halves keep one key?), and Mittal et al.'s framewise :func:`self_similarity` of pitch and duration
+    :func:`estimate_key` (Krumhansl-Schmuckler), :func:`related_keys` and :func:`halves_agreement` (do a
+    melody's two halves keep to one key and its neighbours?), and Mittal et al.'s framewise :func:`self_similarity` of pitch and duration
     (:func:`framewise_overlaps`, :func:`gaussian_overlap`).
 
 Copying and listening
@@ -75,7 +75,7 @@ from .structure import (
     framewise_overlaps,
     gaussian_overlap,
     halves_agreement,
-    one_key,
+    related_keys,
     self_similarity,
 )
 from .voice_leading import RATES, VOICE_RANGES, parallels, voice_leading, voice_leading_counts
@@ -106,7 +106,7 @@ __all__ = [
     "onset_positions",
     "rhythm_shares",
     "estimate_key",
-    "one_key",
+    "related_keys",
     "halves_agreement",
     "gaussian_overlap",
     "framewise_overlaps",

@@ -7,9 +7,10 @@ look at the melody as a whole.
 ``estimate_key``
     The Krumhansl-Schmuckler key-finding algorithm: correlate the melody's duration-weighted pitch-class
     histogram with Krumhansl and Kessler's major and minor key profiles in all 12 rotations, take the best.
-``one_key``, ``halves_agreement``
-    Whether a melody's two halves (the first and the last four bars) get the same key; the correlation of the
-    two halves' pitch-class histograms (the same evidence, without the decision, so less noisy).
+``related_keys``, ``halves_agreement``
+    Whether a melody's two halves (the first and the last four bars) get the same or a closely related key
+    (relative, dominant or subdominant); the correlation of the two halves' pitch-class histograms (the same
+    evidence, without the decision, so less noisy).
 ``framewise_overlaps``, ``self_similarity``
     Mittal et al. (2021)'s framewise self-similarity: Gaussians fitted to the pitches (and to the note
     durations) of 4-bar frames every 2 bars, the overlapping area of each frame's Gaussian with the next's;
@@ -29,7 +30,7 @@ __all__ = [
     "MAJOR_PROFILE",
     "MINOR_PROFILE",
     "estimate_key",
-    "one_key",
+    "related_keys",
     "halves_agreement",
     "gaussian_overlap",
     "framewise_overlaps",
@@ -75,17 +76,30 @@ def estimate_key(tokens) -> tuple[int, str]:
     return key
 
 
-def one_key(tokens) -> bool:
-    """Whether the first and the second half of a melody (by steps) get the same :func:`estimate_key`.
+def related_keys(tokens) -> bool:
+    """Whether the two halves of a melody (by steps) get the same or a closely related :func:`estimate_key`.
 
-    Taught in chapter 08, section 10 (structure over eight bars). A half without notes counts as another key.
+    Taught in chapter 08, section 10 (structure over eight bars). Closely related: the same key, its relative
+    (C major and A minor), or the key a fifth above or below in the same mode (C major and G or F major), the
+    keys a chorale phrase moves to and back from. A half without notes counts as unrelated.
+
+    >>> from musegen_widgets.encoding import parse_melody, encode_melody
+    >>> related_keys(encode_melody(parse_melody("C4q E4q G4q C5q | G4q E4q C4h | D4q B3q G3h | G3w")))
+    True
     """
     tokens = np.asarray(tokens)
     half = len(tokens) // 2
     try:
-        return estimate_key(tokens[:half]) == estimate_key(_from_onset(tokens[half:]))
+        (first, first_mode), (second, second_mode) = (
+            estimate_key(tokens[:half]),
+            estimate_key(_from_onset(tokens[half:])),
+        )
     except MusegenError:
         return False
+    if first_mode == second_mode:
+        return (second - first) % 12 in (0, 5, 7)
+    major, minor = (first, second) if first_mode == "major" else (second, first)
+    return (major - minor) % 12 == 3
 
 
 def halves_agreement(tokens) -> float:
@@ -151,8 +165,8 @@ def framewise_overlaps(tokens, *, frame_bars: int = 4, hop_bars: int = 2) -> tup
 
     Taught in chapter 08, section 10 (structure over eight bars). A frame is ``frame_bars`` bars, one starts
     every ``hop_bars`` bars (8 bars: frames at bars 0, 2 and 4, two overlaps). A note belongs to the frame its
-    start falls in; a frame with fewer than two notes is given a variance of 1 (semitone or step squared),
-    as a floor.
+    start falls in. Every frame's variance is floored at 1 (a semitone, or a 16th step, squared), unlike Mittal
+    et al.'s: a frame of equal notes (all quarters, say) would otherwise have a Gaussian of no width.
 
     Returns
     -------
