@@ -31,11 +31,11 @@ import numpy as np
 from keras import layers, ops
 
 from .. import data, diffusion
-from ..encoding import HOLD, REST, is_note
+from ..encoding import is_note
 from ..errors import MusegenError
 from ..training import learning_rate_schedule, n_batches, recipe_settings, save_run
 from .melody_inputs import as_numpy
-from .melody_vae import SEGMENT_STEPS
+from .melody_vae import SEGMENT_STEPS, with_sounding
 from .recipes import RECIPES
 from .tracking import TrackedModel
 
@@ -62,19 +62,13 @@ def latent_windows(melodies, *, hop: int = 16) -> np.ndarray:
     middle of a held note starts with that note instead (as the VAE's own segments do); windows with a
     segment of rests only are left out (the VAE never saw one).
 
-    >>> from musegen_widgets.encoding import pitch_to_token
+    >>> from musegen_widgets.encoding import HOLD, pitch_to_token
     >>> melody = np.array([pitch_to_token(60)] + [HOLD] * 143)
     >>> cut = latent_windows([melody])
     >>> cut.shape, bool((cut[:, :, 0] == pitch_to_token(60)).all())
     ((2, 4, 32), True)
     """
-    with_sounding = []
-    for melody in melodies:
-        melody = np.asarray(melody)
-        last_event = np.maximum.accumulate(np.where(melody != HOLD, np.arange(len(melody)), -1))
-        sounding = np.where(last_event >= 0, melody[np.maximum(last_event, 0)], REST)
-        with_sounding.append(np.stack([melody, sounding], axis=1))
-    cut = data.excerpts(with_sounding, steps=WINDOW_STEPS, hop=hop)
+    cut = data.excerpts(with_sounding(melodies), steps=WINDOW_STEPS, hop=hop)
     windows = cut[..., 0].astype(np.int32).reshape(-1, SEGMENTS, SEGMENT_STEPS)
     windows[:, :, 0] = cut[:, ::SEGMENT_STEPS, 1]
     return windows[is_note(windows).any(axis=2).all(axis=1)]

@@ -49,6 +49,7 @@ __all__ = [
     "MelodyVAE",
     "SEGMENT_STEPS",
     "segments",
+    "with_sounding",
     "load_segments",
     "check_segments",
     "latent_path",
@@ -78,17 +79,29 @@ def segments(melodies, hop: int = 16) -> np.ndarray:
     >>> cut.shape, int(cut[1, 0]) == pitch_to_token(60)
     ((2, 32), True)
     """
-    # beside each step, the note (or rest) sounding there: the token a segment starting there begins with
-    with_sounding = []
+    cut = data.excerpts(with_sounding(melodies), steps=SEGMENT_STEPS, hop=hop)
+    tokens = cut[..., 0].astype(np.int32)
+    tokens[:, 0] = cut[:, 0, 1]
+    return tokens.reshape(-1, SEGMENT_STEPS)
+
+
+def with_sounding(melodies) -> list[np.ndarray]:
+    """Each melody ``(steps,)`` beside the token sounding at each step, ``(steps, 2)``: the token a segment
+    starting there begins with (the note a ``HOLD`` continues, or ``REST``).
+
+    Taught in chapter 02, section 5 (a MusicVAE for two-bar melodies).
+
+    >>> from musegen_widgets.encoding import pitch_to_token
+    >>> with_sounding([[pitch_to_token(60), HOLD]])[0][:, 1].tolist() == [pitch_to_token(60)] * 2
+    True
+    """
+    paired = []
     for melody in melodies:
         melody = np.asarray(melody)
         last_event = np.maximum.accumulate(np.where(melody != HOLD, np.arange(len(melody)), -1))
         sounding = np.where(last_event >= 0, melody[np.maximum(last_event, 0)], REST)
-        with_sounding.append(np.stack([melody, sounding], axis=1))
-    cut = data.excerpts(with_sounding, steps=SEGMENT_STEPS, hop=hop)
-    tokens = cut[..., 0].astype(np.int32)
-    tokens[:, 0] = cut[:, 0, 1]
-    return tokens.reshape(-1, SEGMENT_STEPS)
+        paired.append(np.stack([melody, sounding], axis=1))
+    return paired
 
 
 def load_segments(split: str = "train", augment: bool = False) -> np.ndarray:
