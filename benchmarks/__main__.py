@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_bad_files  # noqa: E402
+import bench_diffusion  # noqa: E402
 import bench_efficiency  # noqa: E402
 import bench_gan  # noqa: E402
 import bench_infill  # noqa: E402
@@ -100,6 +101,7 @@ def main() -> None:
     bench_infill.quality()
     bench_vae.main()
     bench_gan.main()
+    bench_diffusion.main()
     bench_metrics.main()
     bench_bad_files.main()
     bench_efficiency.main()

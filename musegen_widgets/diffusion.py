@@ -18,6 +18,8 @@ an integer (or an array of integers, one per row).
 ``ddpm_step``, ``ddim_step``, ``sampling_steps``, ``sample``
     Ancestral (DDPM) and deterministic (DDIM) reverse steps, the steps DDIM visits, and the loop that runs
     them from pure noise.
+``inpaint``
+    Fill in part of a piece with an unconditional model: the replacement method and RePaint.
 ``GaussianMixture``
     A toy data distribution whose noised versions, score and optimal denoiser are known exactly.
 
@@ -49,6 +51,7 @@ __all__ = [
     "ddim_step",
     "sampling_steps",
     "sample",
+    "inpaint",
     "GaussianMixture",
     "ring_of_gaussians",
 ]
@@ -370,6 +373,69 @@ def sample(
         for t, t_prev in zip(times, [*times[1:], 0]):
             x = ddim_step(x, int(t), int(t_prev), predict_noise(x, int(t)), schedule, eta=eta or 0.0, rng=rng)
             path.append(x)
+    return (x, np.stack(path)) if return_path else x
+
+
+def inpaint(
+    predict_noise: NoisePredictor,
+    known: np.ndarray,
+    keep: np.ndarray,
+    schedule: NoiseSchedule,
+    *,
+    steps: int | None = None,
+    resample: int = 1,
+    seed: int = 0,
+    return_path: bool = False,
+):
+    """Fill in what ``keep`` leaves out of ``known`` with an unconditional model: replacement, or RePaint.
+
+    Taught in chapter 08, section 11 (infilling).
+
+    Every step is an ancestral one (DDPM over all ``T`` steps, or with ``steps`` DDPM on the respaced
+    schedule, a DDIM step with ``eta = 1``); after it, the kept numbers of ``x_{t'}`` are replaced by a fresh
+    draw of ``q(x_{t'} | x_0 = known)``, so they carry the known music at that step's noise level (the
+    *replacement* method; Song et al. 2021, appendix). The generated part never sees the known part's noise
+    it was made beside, and can disagree with it. RePaint (Lugmayr et al. 2022, jump length 1) repeats every
+    step ``resample`` times: between tries, ``x_{t'}`` is noised back to ``x_t`` with ``q(x_t | x_{t'})``
+    (``sqrt(alpha_bar_t / alpha_bar_t') x_{t'} + sqrt(1 - alpha_bar_t / alpha_bar_t') z``), and the step
+    is taken again, which lets the two parts come to agree, as repeated Gibbs updates do.
+
+    Parameters
+    ----------
+    known
+        ``(n, ...)``: the music to keep (anything where ``keep`` is False: ignored).
+    keep
+        Boolean, broadcastable to ``known``: True where ``known`` is kept.
+    steps
+        ``None``: every one of the ``T`` steps; a number: that many evenly spaced ones.
+    resample
+        Tries per step (1: replacement; more: RePaint).
+    return_path
+        Also return ``x_t`` after every step (the last try), ``(steps + 1, *known.shape)``.
+    """
+    if not (isinstance(resample, (int, np.integer)) and resample >= 1):
+        raise MusegenError(f"resample must be a whole number of tries, at least 1, got {resample!r}")
+    known = np.asarray(known, dtype=np.float64)
+    keep = np.broadcast_to(np.asarray(keep, dtype=bool), known.shape)
+    rng = np.random.default_rng(seed)
+    times = np.arange(schedule.steps, 0, -1) if steps is None else sampling_steps(schedule, steps)
+    x = rng.standard_normal(known.shape)
+    path = [x]
+    for t, t_prev in zip(times, [*times[1:], 0]):
+        t, t_prev = int(t), int(t_prev)
+        for attempt in range(resample):
+            x_prev = ddim_step(x, t, t_prev, predict_noise(x, t), schedule, eta=1.0, rng=rng)
+            kept = (
+                known if t_prev == 0 else add_noise(known, t_prev, rng.standard_normal(known.shape), schedule)
+            )
+            x_prev = np.where(keep, kept, x_prev)
+            if attempt < resample - 1 and t_prev > 0:
+                ratio = schedule.alpha_bar(t) / schedule.alpha_bar(t_prev)
+                x = np.sqrt(ratio) * x_prev + np.sqrt(1 - ratio) * rng.standard_normal(known.shape)
+            else:
+                break
+        x = x_prev
+        path.append(x)
     return (x, np.stack(path)) if return_path else x
 
 

@@ -2,10 +2,11 @@
 
 :data:`GENERATORS` maps a display name to a function ``(n, seed) -> list of melody token arrays`` of
 :data:`BARS` bars each: real chorales (held out and training), chapter 01's n-gram yardstick, the melody models of
-chapter 01, the VAE of chapter 02, the soprano of chapter 03's GAN and chapter 05's melody Transformer. Chapter 04
+chapter 01, the VAE of chapter 02, the soprano of chapter 03's GAN, chapter 05's melody Transformer and
+chapter 08's latent diffusion model. Chapter 04
 loops over this dict, so a new model joins every table, figure and listening test of that chapter by adding one
 entry here and nothing else. :data:`ROLL_GENERATORS` does the same for two-bar four-voice passages: real
-chorales, chapter 03's GAN and chapter 06's harmonisations of the held-out sopranos.
+chorales, chapter 03's GAN, chapter 06's harmonisations of the held-out sopranos and chapter 08's diffusion model.
 
 >>> sorted(GENERATORS)[:2]
 ['Bach, held out (valid and test splits)', 'Bach, training split']
@@ -143,6 +144,20 @@ def _gan_soprano(n: int, seed: int) -> list[np.ndarray]:
     return draw(one, n, seed)
 
 
+def _latent_diffusion(n: int, seed: int) -> list[np.ndarray]:
+    """Chapter 08's latent diffusion model: codes by 50 DDIM steps, decoded greedily by the VAE; melodies with
+    fewer than two notes are replaced by more from the next seed."""
+    from . import models
+
+    model, vae = models.load_pretrained("melody_diffusion"), models.load_pretrained("melody_vae")
+    melodies: list[np.ndarray] = []
+    for s in range(seed, seed + 3):
+        melodies += [m for m in model.generate(vae, n, steps=50, seed=s) if is_note(m).sum() >= 2]
+        if len(melodies) >= n:
+            return melodies[:n]
+    raise MusegenError(f"only {len(melodies)} of {3 * n} samples had two notes or more; {n} were asked for")
+
+
 def draw(sample: Callable[[int], np.ndarray], n: int, seed: int) -> list[np.ndarray]:
     """``n`` samples ``sample(seed), sample(seed + 1), ...``, skipping those with fewer than two notes.
 
@@ -169,6 +184,7 @@ GENERATORS: dict[str, Callable[[int, int], list[np.ndarray]]] = {
     "Transformer (chapter 05)": _sequence_model(_pretrained("melody_transformer")),
     "VAE prior (chapter 02)": _vae_prior,
     "GAN soprano (chapter 03)": _gan_soprano,
+    "latent diffusion (chapter 08)": _latent_diffusion,
 }
 """Display name -> ``generate(n, seed)``: ``n`` melodies of :data:`BARS` bars (the real sets may have fewer)."""
 
@@ -188,6 +204,13 @@ def _gan(n: int, seed: int) -> np.ndarray:
     from . import models
 
     return models.load_pretrained("chorale_gan").generate(n, seed=seed)
+
+
+def _diffusion(n: int, seed: int) -> np.ndarray:
+    """Passages of chapter 08's four-voice diffusion model (50 DDIM steps)."""
+    from . import models
+
+    return models.load_pretrained("chorale_diffusion").generate(n, steps=50, seed=seed)
 
 
 def satb_transformer_passages(n: int, seed: int) -> np.ndarray:
@@ -400,6 +423,7 @@ ROLL_GENERATORS: dict[str, Callable[[int, int], np.ndarray]] = {
     "Bach, training split": _real_rolls("train"),
     "GAN (chapter 03)": _gan,
     "held-out sopranos harmonised (chapter 06)": harmonised_passages,
+    "diffusion (chapter 08)": _diffusion,
 }
 """Display name -> ``generate(n, seed)``: four-voice piano rolls ``(n, 4, 32, 72)`` (chapter 04, sections 7
 and 8). The harmonisations keep Bach's soprano and write the other three voices, under the sopranos of the

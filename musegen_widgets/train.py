@@ -28,6 +28,7 @@ import numpy as np
 from . import distribute, files
 from .compression import prune_and_fine_tune
 from .errors import MusegenError
+from .models.chorale_diffusion import train_chorale_diffusion
 from .models.chorale_gan import train_chorale_gan
 from .models.chorale_infill import train_chorale_infill
 from .models.chorale_transformer import train_chorale_transformer
@@ -49,6 +50,7 @@ __all__ = [
     "train_melody_transformer",
     "train_frame_lstm",
     "train_melody_vae",
+    "train_chorale_diffusion",
     "train_chorale_gan",
     "train_chorale_transformer",
     "train_chorale_infill",
@@ -66,12 +68,14 @@ MODELS = {
     "melody_vae": functools.partial(train_melody_vae, "melody_vae"),
     "melody_vae_collapsed": functools.partial(train_melody_vae, "melody_vae_collapsed"),
     "chorale_gan": train_chorale_gan,
+    "chorale_diffusion": train_chorale_diffusion,
     "chorale_transformer": functools.partial(train_chorale_transformer, "chorale_transformer"),
     "chorale_transformer_absolute": functools.partial(
         train_chorale_transformer, "chorale_transformer_absolute"
     ),
     "chorale_infill": train_chorale_infill,
-    "melody_diffusion": train_melody_diffusion,
+    "melody_diffusion": functools.partial(train_melody_diffusion, "melody_diffusion"),
+    "melody_diffusion_density": functools.partial(train_melody_diffusion, "melody_diffusion_density"),
 }
 """Name -> the function that trains it (``python -m musegen_widgets.train NAME``)."""
 

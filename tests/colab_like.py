@@ -45,8 +45,8 @@ print("versions: Python", sys.version.split()[0], "TensorFlow", tensorflow.__ver
       "ipywidgets", ipywidgets.__version__, "numpy", numpy.__version__, "music21", music21.__version__)
 from musegen_widgets import data, efficiency, encoding, files, infilling, sampling
 from musegen_widgets.models import load_pretrained
-from musegen_widgets.widgets import (AttentionExplorer, GanExplorer, HarmoniseWidget, LatentExplorer,
-                                     ListeningTest, SamplerWidget, ScoreTabs, ScoreView)
+from musegen_widgets.widgets import (AttentionExplorer, DiffusionExplorer, GanExplorer, HarmoniseWidget,
+                                     LatentExplorer, ListeningTest, SamplerWidget, ScoreTabs, ScoreView)
 print("data:", files.data_dir())
 melody = data.load_melodies("test")[0]
 makers = {
@@ -57,6 +57,7 @@ makers = {
     "GanExplorer": lambda: GanExplorer(load_pretrained("chorale_gan")),
     "AttentionExplorer": lambda: AttentionExplorer(load_pretrained("melody_transformer"), melody[:128]),
     "HarmoniseWidget": lambda: HarmoniseWidget(load_pretrained("chorale_infill"), max_bars=2),
+    "DiffusionExplorer": lambda: DiffusionExplorer(load_pretrained("melody_diffusion"), load_pretrained("melody_vae")),
     "ListeningTest": lambda: ListeningTest({"real": [melody[:64]], "model": [melody[64:128]]}, folder=tempfile.mkdtemp()),
 }
 failed = 0

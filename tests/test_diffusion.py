@@ -182,3 +182,38 @@ def test_a_mixture_refuses_inconsistent_parts_and_counts_its_modes():
     assert ring.coverage(two_modes) == (2, 1.0)
     assert ring.coverage(two_modes, min_share=0.2) == (1, 1.0)
     assert ring.coverage(np.zeros((10, 2))) == (0, 0.0)
+
+
+def _two_modes() -> diffusion.GaussianMixture:
+    """Two modes on the diagonal: given x = 1, y is near 1, never near -1."""
+    return diffusion.GaussianMixture(
+        np.array([0.5, 0.5]), np.array([[-1.0, -1.0], [1.0, 1.0]]), np.array([0.3, 0.3])
+    )
+
+
+def test_inpainting_keeps_what_is_kept_and_repaint_finds_the_right_mode_where_replacement_misses():
+    mixture, schedule = _two_modes(), diffusion.linear_schedule(1000)
+    known = np.zeros((2000, 2))
+    known[:, 0] = 1.0
+    keep = np.array([True, False])
+    replaced = diffusion.inpaint(mixture.optimal_noise(schedule), known, keep, schedule, seed=1)
+    repainted = diffusion.inpaint(mixture.optimal_noise(schedule), known, keep, schedule, resample=3, seed=1)
+    np.testing.assert_array_equal(replaced[:, 0], 1.0)
+    np.testing.assert_array_equal(repainted[:, 0], 1.0)
+    # the exact answer: y ~ N(1, 0.3²) (the other mode has probability e^-22)
+    assert (replaced[:, 1] < 0).mean() > 0.01  # replacement: the unknown half chose its mode alone
+    assert (repainted[:, 1] < 0).mean() < 0.005
+    assert abs(repainted[:, 1].mean() - 1.0) < 0.05 and abs(repainted[:, 1].std() - 0.3) < 0.03
+
+
+def test_inpainting_path_and_errors():
+    mixture, schedule = _two_modes(), diffusion.linear_schedule(100)
+    known = np.ones((3, 2))
+    x, path = diffusion.inpaint(
+        mixture.optimal_noise(schedule), known, [True, False], schedule, steps=10, return_path=True
+    )
+    assert path.shape == (11, 3, 2) and np.array_equal(path[-1], x)
+    again = diffusion.inpaint(mixture.optimal_noise(schedule), known, [True, False], schedule, steps=10)
+    np.testing.assert_array_equal(again, x)  # seeded
+    with pytest.raises(MusegenError, match="resample"):
+        diffusion.inpaint(mixture.optimal_noise(schedule), known, [True, False], schedule, resample=0)

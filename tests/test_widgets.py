@@ -393,3 +393,45 @@ def test_harmonise_widget_reads_an_uploaded_melody_on_the_grid_only(infill_model
     assert "triplets.musicxml" in widget.message.value and "off the 16th-note grid" in widget.message.value
     assert tempfile.gettempdir() not in widget.message.value  # named as the learner knows it
     assert widget.view.player.value == shown
+
+
+def test_diffusion_explorer_steps_guidance_and_infilling():
+    from musegen_widgets import models
+    from musegen_widgets.models.melody_diffusion import decode_codes, density_labels
+    from musegen_widgets.widgets import DiffusionExplorer
+
+    model, vae = models.load_pretrained("melody_diffusion"), models.load_pretrained("melody_vae")
+    guided = models.load_pretrained("melody_diffusion_density")
+    explorer = DiffusionExplorer(model, vae, guided)
+    assert explorer.message.value == "" and explorer.view.title == "seed 0, step 20 of 20"
+    final = explorer.view.piece
+    explorer.step.value = 2  # early: the model's first guesses, another melody
+    assert explorer.view.title == "seed 0, step 2 of 20" and explorer.view.piece != final
+    explorer.step.value = 20
+    assert explorer.view.piece == final  # the run is kept: back at the end, the same melody
+    explorer.steps.value = 10
+    assert explorer.step.max == 10 and explorer.view.title == "seed 0, step 10 of 10"
+    # ask for more notes, strongly: more notes than asking for fewer
+    explorer.guidance.value = 4.0
+    explorer.label.value = 2
+    busy = explorer.codes
+    explorer.label.value = 0
+    sparse = explorer.codes
+    counts = density_labels(decode_codes(vae, np.concatenate([busy, sparse])))
+    assert counts.tolist() == [2, 0] and "asked for fewer notes" in explorer.view.title
+    # infill: the kept bars stay as they were, the others are redrawn; the guidance controls rest
+    explorer.label.value = None
+    shown = explorer.codes
+    explorer.mode.value = "infill"
+    assert explorer.label.disabled and "infilling" in explorer.view.title
+    filled = explorer.path()[-1]
+    np.testing.assert_allclose(filled[0, [0, 3]], shown[0, [0, 3]], atol=1e-5)
+    assert not np.allclose(filled[0, 1:3], shown[0, 1:3], atol=0.1)
+    for box in explorer.keep:
+        box.value = True
+    assert "every bar is kept" in explorer.message.value
+    assert "run the notebook" in explorer._repr_mimebundle_()["text/html"]
+    with pytest.raises(MusegenError, match="unconditional"):
+        DiffusionExplorer(guided, vae)
+    plain = DiffusionExplorer(model, vae)
+    assert plain.label.disabled and plain.guidance.disabled

@@ -2,7 +2,7 @@
 
 One module per kind of evidence, every name importable from ``musegen_widgets.metrics``:
 ``likelihood``, ``yang_lerch`` (features and set comparison), ``multitrack``, ``voice_leading``, ``rhythm``,
-``structure``, ``copying``, ``listening``.
+``structure``, ``coverage``, ``copying``, ``listening``.
 
 Likelihood
     :func:`sequence_nll` is the held-out negative log-likelihood of a sequence model, scored exactly as the
@@ -40,6 +40,11 @@ Structure over a whole melody (chapter 08)
     melody's two halves keep to one key and its neighbours?), and Mittal et al.'s framewise :func:`self_similarity` of pitch and duration
     (:func:`framewise_overlaps`, :func:`gaussian_overlap`).
 
+Fidelity and diversity (chapter 08)
+    :func:`precision_recall_density_coverage` asks how many generated pieces look real and how much of the
+    real set the generated one covers (mode collapse shows as low recall and coverage), on
+    :func:`feature_vectors` (chapter 04's features as one vector per piece).
+
 Copying and listening
     :func:`shared_runs` and :func:`longest_copied_run` find the longest runs of notes melodies share (chapters
     00 and 04);
@@ -54,6 +59,7 @@ Every comparison takes the reference first: ``compare_sets(reference, generated)
 """
 
 from .copying import longest_copied_run, note_events, shared_runs
+from .coverage import VECTOR_FEATURES, feature_vectors, precision_recall_density_coverage
 from .likelihood import bootstrap_interval, frame_nll, infill_nll, sequence_nll, sequence_nlls
 from .listening import binomial_interval, binomial_power, binomial_test, fleiss_kappa, holm, trials_for_power
 from .multitrack import (
@@ -75,7 +81,9 @@ from .structure import (
     framewise_overlaps,
     gaussian_overlap,
     halves_agreement,
+    pitch_class_agreement,
     related_keys,
+    seam_leaps,
     self_similarity,
 )
 from .voice_leading import RATES, VOICE_RANGES, parallels, voice_leading, voice_leading_counts
@@ -93,6 +101,9 @@ from .yang_lerch import (
 )
 
 __all__ = [
+    "VECTOR_FEATURES",
+    "feature_vectors",
+    "precision_recall_density_coverage",
     "sequence_nll",
     "sequence_nlls",
     "bootstrap_interval",
@@ -108,6 +119,8 @@ __all__ = [
     "estimate_key",
     "related_keys",
     "halves_agreement",
+    "pitch_class_agreement",
+    "seam_leaps",
     "gaussian_overlap",
     "framewise_overlaps",
     "self_similarity",

@@ -32,6 +32,8 @@ __all__ = [
     "estimate_key",
     "related_keys",
     "halves_agreement",
+    "pitch_class_agreement",
+    "seam_leaps",
     "gaussian_overlap",
     "framewise_overlaps",
     "self_similarity",
@@ -110,10 +112,45 @@ def halves_agreement(tokens) -> float:
     """
     tokens = np.asarray(tokens)
     half = len(tokens) // 2
-    first, second = _pitch_class_weights(tokens[:half]), _pitch_class_weights(_from_onset(tokens[half:]))
+    return pitch_class_agreement(tokens[:half], tokens[half:])
+
+
+def pitch_class_agreement(first, second) -> float:
+    """The correlation of the duration-weighted pitch-class histograms of two stretches of melody.
+
+    Taught in chapter 08, section 11 (does an infilled middle keep to its beginning and end?);
+    :func:`halves_agreement` (section 10) is this for a melody's two halves. ``second`` starts at its first onset (a hold before it belongs to a note it does
+    not contain). 0 when either has no notes.
+    """
+    first = _pitch_class_weights(np.asarray(first))
+    second = _pitch_class_weights(_from_onset(np.asarray(second)))
     if first.std() == 0 or second.std() == 0:
         return 0.0
     return float(np.corrcoef(first, second)[0, 1])
+
+
+def seam_leaps(tokens, seams) -> np.ndarray:
+    """At each seam (a step), the leap in semitones from the last pitch before it to the first note from it on.
+
+    Taught in chapter 08, section 11 (infilling): where filled bars meet kept ones, a good filling moves
+    on as the music around it does, mostly by step. NaN where there is no note on one side.
+
+    >>> from musegen_widgets.encoding import HOLD, pitch_to_token
+    >>> seam_leaps([pitch_to_token(60), HOLD, pitch_to_token(67), HOLD], [2]).tolist()
+    [7.0]
+    """
+    from ..encoding import is_note, token_to_pitch
+
+    tokens = np.asarray(tokens)
+    onsets = np.flatnonzero(is_note(tokens))
+    leaps = []
+    for seam in seams:
+        before, after = onsets[onsets < seam], onsets[onsets >= seam]
+        if len(before) and len(after):
+            leaps.append(abs(int(token_to_pitch(tokens[after[0]])) - int(token_to_pitch(tokens[before[-1]]))))
+        else:
+            leaps.append(np.nan)
+    return np.array(leaps, dtype=float)
 
 
 def _from_onset(tokens: np.ndarray) -> np.ndarray:

@@ -19,6 +19,8 @@ name                model                                                  chapt
 ``chorale_transformer_absolute``  the same with sinusoidal absolute positions  05
 ``chorale_infill``  :class:`~musegen_widgets.models.chorale_infill.ChoraleInfill`  06
 ``melody_diffusion``  :class:`~musegen_widgets.models.melody_diffusion.MelodyDiffusion` (over ``melody_vae``'s codes)  08
+``melody_diffusion_density``  the same, told a note-density label (classifier-free guidance)  08
+``chorale_diffusion``  :class:`~musegen_widgets.models.chorale_diffusion.ChoraleDiffusion` (four-voice passages)  08
 ==================  =====================================================  ==========
 
 The model classes are importable from here (``models.MelodyLSTM``) and are loaded on first use;
@@ -50,6 +52,7 @@ __all__ = [
     "ChoraleGAN",
     "ChoraleInfill",
     "MelodyDiffusion",
+    "ChoraleDiffusion",
     "Ensemble",
 ]
 
@@ -67,6 +70,7 @@ _MODULES = {
     "ChoraleGAN": ".chorale_gan",
     "ChoraleInfill": ".chorale_infill",
     "MelodyDiffusion": ".melody_diffusion",
+    "ChoraleDiffusion": ".chorale_diffusion",
     "Ensemble": ".ensemble",
 }
 

@@ -47,6 +47,8 @@ __all__ = [
     "PITCHES",
     "smoothest_notes",
     "roll_excerpts",
+    "training_passages",
+    "quality_lists",
     "train_chorale_gan",
 ]
 
@@ -370,6 +372,31 @@ def roll_excerpts(*splits: str, hop: int = STEPS) -> np.ndarray:
     return np.concatenate(rolls)
 
 
+def training_passages(*, fast: bool = False, seed: int = 0) -> np.ndarray:
+    """The training split's passages at every bar line, in every key, shuffled: ``(n, 4, 32, 72)``.
+
+    Taught in chapter 03, section 6 (a GAN for four-voice chorales); chapter 08's diffusion model trains on
+    the same. In fast mode, 256 of them, without building all of them first (hundreds of MB).
+    """
+    rolls = roll_excerpts("train", hop=16)
+    if fast:
+        rolls = rolls[:32]
+    rolls = data.augmented(rolls)
+    if fast:
+        rolls = rolls[:256]
+    return rolls[np.random.default_rng(seed).permutation(len(rolls))]
+
+
+def quality_lists(table: dict) -> dict:
+    """A :func:`~musegen_widgets.metrics.compare_multitrack` table with lists for arrays, as a manifest keeps it.
+
+    Taught in chapter 03, section 6 (a GAN for four-voice chorales).
+    """
+    return {
+        name: {key: np.asarray(value).tolist() for key, value in row.items()} for name, row in table.items()
+    }
+
+
 def train_chorale_gan(
     *,
     fast: bool = False,
@@ -388,13 +415,7 @@ def train_chorale_gan(
     """
     keras.utils.set_random_seed(seed)
     epochs, config = recipe_settings(RECIPES["chorale_gan"], fast=fast, epochs=epochs, config=config)
-    rolls = roll_excerpts("train", hop=16)
-    if fast:  # a few dozen passages in every key, without building all of them first (hundreds of MB)
-        rolls = rolls[:32]
-    rolls = data.augmented(rolls)
-    if fast:
-        rolls = rolls[:256]
-    rolls = rolls[np.random.default_rng(seed).permutation(len(rolls))]
+    rolls = training_passages(fast=fast, seed=seed)
     model = ChoraleGAN(**config)
     # XLA compiles the train step (Keras's default): worth it for the full run, but the compile alone takes
     # about 650 MB, too much beside a notebook for a tiny run of seconds (measured 2026-12-03)
@@ -430,10 +451,7 @@ def train_chorale_gan(
     result = {
         "config": config,
         "train_seconds": seconds,
-        "quality": {
-            name: {key: np.asarray(value).tolist() for key, value in row.items()}
-            for name, row in table.items()
-        },
+        "quality": quality_lists(table),
         "history": history,
         "model": model,
     }

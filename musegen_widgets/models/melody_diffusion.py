@@ -23,6 +23,7 @@ and trains the recipe ``melody_diffusion`` (``python -m musegen_widgets.train me
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 
@@ -34,10 +35,10 @@ from .. import data, diffusion
 from ..encoding import is_note
 from ..errors import MusegenError
 from ..training import learning_rate_schedule, n_batches, recipe_settings, save_run
+from .denoising import DenoisingModel, step_embedding
 from .melody_inputs import as_numpy
 from .melody_vae import SEGMENT_STEPS, with_sounding
 from .recipes import RECIPES
-from .tracking import TrackedModel
 
 __all__ = [
     "MelodyDiffusion",
@@ -46,6 +47,9 @@ __all__ = [
     "latent_windows",
     "encode_windows",
     "decode_codes",
+    "DENSITY_LABELS",
+    "density_thresholds",
+    "density_labels",
     "train_melody_diffusion",
 ]
 
@@ -84,21 +88,16 @@ def encode_windows(vae, windows: np.ndarray, *, batch_size: int = 4096) -> np.nd
     return np.concatenate(means).reshape(len(windows), SEGMENTS, -1).astype(np.float32)
 
 
-def _step_embedding(t, size: int):
-    """Sines and cosines of the step at geometrically spaced frequencies, ``(batch, size)``."""
-    frequencies = ops.exp(-np.log(1000.0) * ops.arange(size // 2, dtype="float32") / (size // 2))
-    angles = ops.cast(t, "float32")[:, None] * frequencies[None]
-    return ops.concatenate([ops.sin(angles), ops.cos(angles)], axis=1)
-
-
 @keras.saving.register_keras_serializable(package="musegen")
-class MelodyDiffusion(TrackedModel):
+class MelodyDiffusion(DenoisingModel):
     """A noise predictor for sequences of VAE codes: residual dense blocks told the step, and the codes' scale.
 
-    Taught in chapter 08, section 9 (a latent diffusion model of melodies).
+    Taught in chapter 08, section 9 (a latent diffusion model of melodies), and with labels in section 11
+    (classifier-free guidance).
 
     The network sees a whole noised sequence at once (flattened, ``4 x 32`` numbers) and the step ``t``
-    (a sinusoidal embedding, added in every block), and predicts the noise of every number.
+    (a sinusoidal embedding, added in every block), and predicts the noise of every number. With
+    ``classes``, a learned embedding of the label (or of the null label) is added to the step's.
 
     Parameters
     ----------
@@ -110,12 +109,17 @@ class MelodyDiffusion(TrackedModel):
         Number of residual blocks.
     steps
         ``T`` of the linear schedule.
+    classes
+        Labels the model is told (0: none); see :class:`~musegen_widgets.models.denoising.DenoisingModel`.
+    condition_dropout
+        With ``classes``: the share of training examples shown the null label instead of their own.
     """
 
-    def __init__(self, latent=32, width=512, blocks=4, steps=1000, **kwargs):
+    def __init__(
+        self, latent=32, width=512, blocks=4, steps=1000, classes=0, condition_dropout=0.0, **kwargs
+    ):
         super().__init__(**kwargs)
-        self.latent, self.width, self.n_blocks, self.steps = latent, width, blocks, steps
-        self.schedule = diffusion.linear_schedule(steps)
+        self.latent, self.width, self.n_blocks = latent, width, blocks
         self.code_mean = self.add_weight(
             shape=(latent,), initializer="zeros", trainable=False, name="code_mean"
         )
@@ -129,55 +133,28 @@ class MelodyDiffusion(TrackedModel):
         self.hidden = [layers.Dense(width, activation="silu", name=f"hidden_{i}") for i in range(blocks)]
         self.back = [layers.Dense(width, name=f"back_{i}") for i in range(blocks)]
         self.readout = layers.Dense(SEGMENTS * latent, kernel_initializer="zeros", name="readout")
-        self.seed_generator = keras.random.SeedGenerator(0)
-        self.start_tracking(("loss",))
+        if classes:
+            self.label_embedding = layers.Embedding(classes + 1, width, name="label")
+        self.start_denoising(steps, classes, condition_dropout)
 
     def call(self, inputs):
-        """``(x_t, t)`` with ``x_t`` ``(batch, 4, latent)`` standardised and ``t`` ``(batch,)`` -> noise."""
-        x_t, t = inputs
-        step = self.step_layers[1](self.step_layers[0](_step_embedding(t, 128)))
+        """``(x_t, t)`` (or ``(x_t, t, label)``) with ``x_t`` ``(batch, 4, latent)`` standardised -> noise."""
+        x_t, t = inputs[0], inputs[1]
+        step = self.step_layers[1](self.step_layers[0](step_embedding(t, 128)))
+        if self.classes:
+            step = step + self.label_embedding(inputs[2])
         h = self.inputs_layer(ops.reshape(x_t, (-1, SEGMENTS * self.latent)))
         for norm, hidden, back in zip(self.norms, self.hidden, self.back):
             h = h + back(hidden(norm(h) + step))
         return ops.reshape(self.readout(h), (-1, SEGMENTS, self.latent))
 
-    def loss_terms(self, codes):
-        """Ho et al.'s plain loss on a batch of standardised codes: a step and a noise per sequence."""
-        batch = ops.shape(codes)[0]
-        t = keras.random.randint((batch,), 1, self.steps + 1, seed=self.seed_generator)
-        noise = keras.random.normal(ops.shape(codes), seed=self.seed_generator)
-        alpha_bar = ops.take(
-            ops.convert_to_tensor(self.schedule.alpha_bar(np.arange(self.steps + 1)), "float32"), t
-        )
-        alpha_bar = alpha_bar[:, None, None]
-        guess = self((ops.sqrt(alpha_bar) * codes + ops.sqrt(1 - alpha_bar) * noise, t))
-        return {"loss": ops.mean(ops.square(guess - noise))}
-
-    def train_step(self, batch):
-        import tensorflow as tf
-
-        codes = batch[0] if isinstance(batch, tuple) else batch
-        with tf.GradientTape() as tape:
-            terms = self.loss_terms(codes)
-        self.optimizer.apply(tape.gradient(terms["loss"], self.trainable_weights), self.trainable_weights)
-        return self.track(terms)
-
-    def test_step(self, batch):
-        codes = batch[0] if isinstance(batch, tuple) else batch
-        return self.track(self.loss_terms(codes))
-
     def get_config(self):
-        return {
-            **super().get_config(),
-            "latent": self.latent,
-            "width": self.width,
-            "blocks": self.n_blocks,
-            "steps": self.steps,
-        }
+        return {**super().get_config(), "latent": self.latent, "width": self.width, "blocks": self.n_blocks}
 
     def example_input(self):
-        """One sequence and one step, to build the layers before weights are loaded."""
-        return (np.zeros((1, SEGMENTS, self.latent), np.float32), np.ones((1,), np.int32))
+        """One sequence and one step (and label), to build the layers before weights are loaded."""
+        example = (np.zeros((1, SEGMENTS, self.latent), np.float32), np.ones((1,), np.int32))
+        return (*example, np.zeros((1,), np.int32)) if self.classes else example
 
     # ---------------------------------------------------------------------------------- the public API
 
@@ -189,22 +166,25 @@ class MelodyDiffusion(TrackedModel):
         """The inverse of :meth:`standardise`."""
         return np.asarray(x, np.float32) * as_numpy(self.code_std) + as_numpy(self.code_mean)
 
-    def predict_noise(self, x_t: np.ndarray, t: int) -> np.ndarray:
-        """The network's noise guess for standardised ``x_t`` ``(n, 4, latent)`` at step ``t``, in numpy."""
-        if not hasattr(self, "_compiled_call"):
-            import tensorflow as tf
+    def sample_codes(
+        self,
+        n: int = 1,
+        *,
+        steps: int | None = 50,
+        seed: int = 0,
+        label: int | None = None,
+        guidance: float = 1.0,
+        return_path: bool = False,
+    ):
+        """``n`` sequences of VAE codes ``(n, 4, latent)``: DDIM over ``steps`` steps, or DDPM with ``None``.
 
-            self._compiled_call = tf.function(lambda x, s: self((x, s)), reduce_retracing=True)
-        x = ops.convert_to_tensor(np.asarray(x_t, np.float32))
-        guess = self._compiled_call(x, ops.full((len(x_t),), t, dtype="int32"))
-        return as_numpy(guess).astype(np.float64)
-
-    def sample_codes(self, n: int = 1, *, steps: int | None = 50, seed: int = 0, return_path: bool = False):
-        """``n`` sequences of VAE codes ``(n, 4, latent)``: DDIM over ``steps`` steps, or DDPM with ``None``."""
+        A model with labels samples toward ``label`` at guidance scale ``guidance``
+        (:meth:`~musegen_widgets.models.denoising.DenoisingModel.predict_noise`; taught in chapter 08, section 11).
+        """
         if n < 1:
             raise MusegenError(f"the number of samples must be at least 1, got {n}")
         out = diffusion.sample(
-            self.predict_noise,
+            self._predictor(label, guidance),
             (n, SEGMENTS, self.latent),
             self.schedule,
             steps=steps,
@@ -215,12 +195,102 @@ class MelodyDiffusion(TrackedModel):
             return self.unstandardise(out[0]), self.unstandardise(out[1])
         return self.unstandardise(out)
 
+    def infill_codes(
+        self,
+        codes,
+        keep,
+        *,
+        steps: int | None = 100,
+        resample: int = 1,
+        seed: int = 0,
+        return_path: bool = False,
+    ):
+        """Redraw the codes ``keep`` leaves out of ``codes`` ``(n, 4, latent)``, given the kept ones.
+
+        Taught in chapter 08, section 11 (infilling). ``keep`` holds one boolean per two-bar code (shape ``(4,)``
+        or ``(n, 4)``); :func:`~musegen_widgets.diffusion.inpaint` does the work: ``resample=1`` is the
+        replacement method, more is RePaint.
+        """
+        codes = np.asarray(codes, np.float32)
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape[-1] != SEGMENTS or codes.shape[1:] != (SEGMENTS, self.latent):
+            raise MusegenError(
+                f"codes must be (n, {SEGMENTS}, {self.latent}) and keep one flag per code, "
+                f"got {codes.shape} and {keep.shape}"
+            )
+        out = diffusion.inpaint(
+            self._predictor(None, 1.0),
+            self.standardise(codes),
+            keep[..., None],
+            self.schedule,
+            steps=steps,
+            resample=resample,
+            seed=seed,
+            return_path=return_path,
+        )
+        if return_path:
+            return self.unstandardise(out[0]), self.unstandardise(out[1])
+        return self.unstandardise(out)
+
+    def denoised_codes(
+        self, codes_t, t: int, *, label: int | None = None, guidance: float = 1.0
+    ) -> np.ndarray:
+        """The model's guess of the clean codes behind noised codes ``codes_t`` ``(n, 4, latent)`` at step ``t``.
+
+        Taught in chapter 08, section 9: ``x0_hat`` of :func:`~musegen_widgets.diffusion.x0_from_noise`, what a
+        melody "looks like" at each step of sampling (``t = 0``: the codes themselves).
+        """
+        if t == 0:
+            return np.asarray(codes_t, np.float32)
+        x_t = self.standardise(codes_t)
+        guess = self._predictor(label, guidance)(x_t, t)
+        return self.unstandardise(diffusion.x0_from_noise(x_t, t, guess, self.schedule))
+
+    def _predictor(self, label, guidance):
+        if label is None and guidance == 1.0:
+            return self.predict_noise
+        return lambda x, t: self.predict_noise(x, t, label, guidance)
+
     def generate(
-        self, vae, n: int = 1, *, steps: int | None = 50, seed: int = 0, temperature: float = 0.0
+        self,
+        vae,
+        n: int = 1,
+        *,
+        steps: int | None = 50,
+        seed: int = 0,
+        temperature: float = 0.0,
+        label: int | None = None,
+        guidance: float = 1.0,
     ) -> np.ndarray:
         """``n`` melodies of 8 bars, ``(n, 128)`` tokens: codes sampled, each decoded by ``vae`` at ``temperature``."""
-        codes = self.sample_codes(n, steps=steps, seed=seed)
+        codes = self.sample_codes(n, steps=steps, seed=seed, label=label, guidance=guidance)
         return decode_codes(vae, codes, temperature=temperature, seed=seed)
+
+
+DENSITY_LABELS = ("fewer notes", "middling", "more notes")
+"""The three labels of ``melody_diffusion_density``: thirds of the training windows by their number of notes."""
+
+
+@functools.lru_cache(maxsize=1)
+def density_thresholds() -> tuple[int, int]:
+    """Numbers of notes that cut the training split's 8-bar windows (own keys) into thirds.
+
+    Taught in chapter 08, section 11 (classifier-free guidance). A window with fewer notes than the first
+    is ``fewer notes`` (label 0), fewer than the second ``middling`` (1), else ``more notes`` (2).
+    """
+    counts = is_note(latent_windows(data.load_melodies("train", meter="4/4"))).sum(axis=(1, 2))
+    low, high = np.quantile(counts, [1 / 3, 2 / 3])
+    return int(np.ceil(low)), int(np.ceil(high))
+
+
+def density_labels(melodies) -> np.ndarray:
+    """The note-density label (0, 1, 2) of each melody ``(n, steps)`` or window ``(n, 4, 32)``.
+
+    Taught in chapter 08, section 11 (classifier-free guidance).
+    """
+    melodies = np.asarray(melodies)
+    counts = is_note(melodies.reshape(len(melodies), -1)).sum(axis=1)
+    return np.searchsorted(np.asarray(density_thresholds()), counts, side="right")
 
 
 def decode_codes(vae, codes, *, temperature: float = 0.0, seed: int = 0) -> np.ndarray:
@@ -234,6 +304,7 @@ def decode_codes(vae, codes, *, temperature: float = 0.0, seed: int = 0) -> np.n
 
 
 def train_melody_diffusion(
+    name: str = "melody_diffusion",
     *,
     fast: bool = False,
     folder: str | os.PathLike | None = None,
@@ -248,12 +319,14 @@ def train_melody_diffusion(
     The codes are the posterior means of the shipped ``melody_vae`` (in fast mode, of a freshly trained
     tiny one); the model stores their mean and standard deviation per number, computed on the training
     windows. Keras's ``fit`` runs the plain loss; every epoch's loss on the valid split's windows (their own
-    keys, a fresh draw of steps and noise each epoch) goes into the history.
+    keys, a fresh draw of steps and noise each epoch) goes into the history. A recipe with ``classes``
+    (``melody_diffusion_density``) trains on each window's :func:`density_labels`, the null label in place
+    of a random ``condition_dropout`` share.
     """
     from . import load_pretrained
     from .melody_vae import train_melody_vae
 
-    epochs, config = recipe_settings(RECIPES["melody_diffusion"], fast=fast, epochs=epochs, config=config)
+    epochs, config = recipe_settings(RECIPES[name], fast=fast, epochs=epochs, config=config)
     keras.utils.set_random_seed(seed)
     if fast:
         vae = train_melody_vae(fast=True)["model"]
@@ -261,10 +334,9 @@ def train_melody_diffusion(
     else:
         vae = load_pretrained("melody_vae")
         melodies = data.load_melodies("train", meter="4/4")
-    train = encode_windows(vae, latent_windows(data.augmented(melodies)))
-    valid = encode_windows(
-        vae, latent_windows(data.load_melodies("valid", meter="4/4")[: 20 if fast else None])
-    )
+    train_windows = latent_windows(data.augmented(melodies))
+    valid_windows = latent_windows(data.load_melodies("valid", meter="4/4")[: 20 if fast else None])
+    train, valid = encode_windows(vae, train_windows), encode_windows(vae, valid_windows)
     model = MelodyDiffusion(**{**config, "latent": train.shape[-1]})
     model(model.example_input())
     model.code_mean.assign(train.reshape(-1, train.shape[-1]).mean(axis=0))
@@ -276,13 +348,15 @@ def train_melody_diffusion(
             learning_rate=learning_rate_schedule(n_batches(train, batch_size), epochs, peak=1e-3)
         )
     )
-    rng = np.random.default_rng(seed)
+    order = np.random.default_rng(seed).permutation(len(train))
+    labels = (density_labels(train_windows), density_labels(valid_windows)) if model.classes else (None, None)
     start = time.perf_counter()
     fitted = model.fit(
-        train[rng.permutation(len(train))],
+        train[order],
+        None if labels[0] is None else labels[0][order],
         batch_size=batch_size,
         epochs=epochs,
-        validation_data=(valid,),
+        validation_data=(valid,) if labels[1] is None else (valid, labels[1]),
         shuffle=True,
         verbose=2,
     )
@@ -297,5 +371,5 @@ def train_melody_diffusion(
         "history": history,
         "model": model,
     }
-    save_run("melody_diffusion", result, folder, fast=fast)
+    save_run(name, result, folder, fast=fast)
     return result

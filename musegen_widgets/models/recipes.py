@@ -153,6 +153,18 @@ RECIPES = {
         {"width": 32, "blocks": 1, "steps": 1000},
         150,
     ),
+    "melody_diffusion_density": Recipe(
+        "MelodyDiffusion",
+        {"width": 512, "blocks": 4, "steps": 1000, "classes": 3, "condition_dropout": 0.2},
+        {"width": 32, "blocks": 1, "steps": 1000, "classes": 3, "condition_dropout": 0.2},
+        150,
+    ),
+    "chorale_diffusion": Recipe(
+        "ChoraleDiffusion",
+        {"width": 128, "blocks": 8, "steps": 1000},
+        {"width": 16, "blocks": 2, "steps": 1000},
+        9,
+    ),
     "chorale_gan": Recipe(
         "ChoraleGAN",
         {

@@ -11,6 +11,7 @@ widget              what it does                                                
 ``ListeningTest``   a blind listening test, answers saved as given, binomial test      04
 ``AttentionExplorer``  which earlier notes a Transformer's head attends to, step by step  05
 ``HarmoniseWidget``  a melody harmonised in four voices; erase any voices and bars, rewrite   06
+``DiffusionExplorer``  an 8-bar melody emerging from noise; guidance; keep some bars, redraw others  08
 ==================  ==============================================================  =======
 
 They are plain ipywidgets, with no JupyterLab extension to build, so they work in JupyterLab,
@@ -21,6 +22,7 @@ where no kernel runs (``StaticFallback`` in ``_base``).
 """
 
 from .attention_explorer import AttentionExplorer
+from .diffusion_explorer import DiffusionExplorer
 from .gan_explorer import GanExplorer
 from .harmonise import HarmoniseWidget
 from .latent_explorer import LatentExplorer
@@ -37,4 +39,5 @@ __all__ = [
     "GanExplorer",
     "AttentionExplorer",
     "HarmoniseWidget",
+    "DiffusionExplorer",
 ]

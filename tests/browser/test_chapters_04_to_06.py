@@ -21,10 +21,10 @@ def test_chapter_04_listening_test(page, lab_url, artifacts):
     test = page.locator(".widget-vbox:has-text('Reveal results')").first
     test.scroll_into_view_if_needed()
     assert test.locator("audio").count() == 2
-    assert "trial 1 of 300" in test.text_content()  # 50 trials for each of 6 sources, planned by power
+    assert "trial 1 of 371" in test.text_content()  # 53 trials for each of 7 sources, planned by power
     test.locator("button:has-text('Excerpt 1')").click()
     page.wait_for_function(
-        "box => box.textContent.includes('trial 2 of 300')", arg=test.element_handle(), timeout=30_000
+        "box => box.textContent.includes('trial 2 of 371')", arg=test.element_handle(), timeout=30_000
     )
     test.locator("button:has-text('Reveal results')").click()
     page.wait_for_function(
@@ -34,11 +34,11 @@ def test_chapter_04_listening_test(page, lab_url, artifacts):
     # the four-voice test: passages of held-out Bach, the GAN and the harmonisations, its own answers file
     four_voices = page.locator(".widget-vbox:has-text('Which passage did Bach write?')").last
     four_voices.scroll_into_view_if_needed()
-    assert "trial 1 of 84" in four_voices.text_content()  # 42 trials for each of 2 sources
+    assert "trial 1 of 129" in four_voices.text_content()  # 43 trials for each of 3 sources
     assert four_voices.locator("audio").first.evaluate(AUDIO_DURATION) > 2  # two bars of four voices
     four_voices.locator("button:has-text('Excerpt 2')").click()
     page.wait_for_function(
-        "box => box.textContent.includes('trial 2 of 84')", arg=four_voices.element_handle(), timeout=30_000
+        "box => box.textContent.includes('trial 2 of 129')", arg=four_voices.element_handle(), timeout=30_000
     )
     four_voices.screenshot(path=str(artifacts / "04_listening_test_four_voices.png"))
     assert page.console_errors == []

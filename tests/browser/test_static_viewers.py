@@ -22,6 +22,7 @@ COURSE_WIDGETS = (
     "AttentionExplorer",
     "HarmoniseWidget",
     "ListeningTest",
+    "DiffusionExplorer",
 )
 
 
