@@ -361,18 +361,20 @@ def sample(
     """
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape)
-    path = [x]
+    path = [x] if return_path else None  # kept only when asked: every step is another copy of the samples
     if steps is None:
         if eta is not None:
             raise MusegenError("eta is DDIM's: pass steps too")
         for t in range(schedule.steps, 0, -1):
             x = ddpm_step(x, t, predict_noise(x, t), schedule, rng)
-            path.append(x)
+            if return_path:
+                path.append(x)
     else:
         times = sampling_steps(schedule, steps)
         for t, t_prev in zip(times, [*times[1:], 0]):
             x = ddim_step(x, int(t), int(t_prev), predict_noise(x, int(t)), schedule, eta=eta or 0.0, rng=rng)
-            path.append(x)
+            if return_path:
+                path.append(x)
     return (x, np.stack(path)) if return_path else x
 
 
@@ -420,7 +422,7 @@ def inpaint(
     rng = np.random.default_rng(seed)
     times = np.arange(schedule.steps, 0, -1) if steps is None else sampling_steps(schedule, steps)
     x = rng.standard_normal(known.shape)
-    path = [x]
+    path = [x] if return_path else None
     for t, t_prev in zip(times, [*times[1:], 0]):
         t, t_prev = int(t), int(t_prev)
         for attempt in range(resample):
@@ -435,7 +437,8 @@ def inpaint(
             else:
                 break
         x = x_prev
-        path.append(x)
+        if return_path:
+            path.append(x)
     return (x, np.stack(path)) if return_path else x
 
 

@@ -18,9 +18,9 @@ Each piece is a vector of chapter 04's features (:func:`feature_vectors`): each 
 over a reference set (a histogram as a whole, by the square root of its bins' summed variances), so that
 each of the eight features weighs about the same. (Scaling each *number* by its own spread instead would let
 a bin Bach almost never uses, such as notes of three sixteenths, dominate every distance.) The reference
-implementation (Naeem et al.'s ``prdc``, MIT) compares distances with ``<``; here ``<=``, because with
-features that take few values (pitch counts, ranges) many pieces sit at distance 0 from each other and every
-ball would be empty.
+implementation (Naeem et al.'s ``prdc``, MIT) compares distances with ``<``; here ``<=``, so that a generated
+piece identical to a real one counts as inside its ball even where the ball's radius is 0 (repeated pieces,
+features that take few values).
 """
 
 from __future__ import annotations

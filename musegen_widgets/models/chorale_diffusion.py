@@ -79,6 +79,9 @@ class ChoraleDiffusion(DenoisingModel):
         ``T`` of the linear schedule.
     """
 
+    BATCH = 100
+    """Passages :meth:`generate` samples at once."""
+
     def __init__(self, width=128, blocks=8, steps=1000, **kwargs):
         super().__init__(**kwargs)
         self.width, self.n_blocks = width, blocks
@@ -154,13 +157,23 @@ class ChoraleDiffusion(DenoisingModel):
     ) -> np.ndarray:
         """``n`` passages ``(n, 4, 32, 72)`` (boolean): DDIM over ``steps`` steps (``None``: DDPM), read back.
 
-        With ``return_images``, the sampled numbers themselves, before :func:`image_to_roll`.
+        With ``return_images``, the sampled numbers themselves, before :func:`image_to_roll`. Passages are
+        drawn :attr:`BATCH` at a time, the ``k``-th batch from seed ``seed + k`` (a thousand at once would
+        hold about a gigabyte of float64 images and their temporaries).
         """
         if n < 1:
             raise MusegenError(f"the number of passages must be at least 1, got {n}")
-        images = diffusion.sample(
-            self.predict_noise, (n, VOICES, STEPS, PITCHES), self.schedule, steps=steps, seed=seed
-        )
+        images = [
+            diffusion.sample(
+                self.predict_noise,
+                (min(self.BATCH, n - start), VOICES, STEPS, PITCHES),
+                self.schedule,
+                steps=steps,
+                seed=seed + k,
+            )
+            for k, start in enumerate(range(0, n, self.BATCH))
+        ]
+        images = np.concatenate(images)
         return images if return_images else image_to_roll(images)
 
 
