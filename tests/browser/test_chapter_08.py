@@ -31,10 +31,15 @@ def test_chapter_08_diffusion_explorer(page, lab_url, artifacts):
     # back along the denoising steps with the keyboard: the model's early guess is another melody
     step_handle = explorer.locator(".widget-slider:has-text('step') .noUi-handle").first
     redraws(lambda: (step_handle.focus(), *(page.keyboard.press("ArrowLeft") for _ in range(18))))
-    assert "step 2 of 20" in view.text_content()
+    # moves made during a refresh fold into one more (latest wins): wait for the last value's melody
+    page.wait_for_function(
+        "view => view.textContent.includes('step 2 of 20')", arg=view.element_handle(), timeout=60_000
+    )
     redraws(lambda: explorer.locator("button:has-text('New sample')").click())
     # infill: keep bars 1-2 and 7-8 of what is shown, redraw the rest
     redraws(lambda: explorer.locator("button:has-text('infill')").click())
-    assert "infilling" in view.text_content()
+    page.wait_for_function(
+        "view => view.textContent.includes('infilling')", arg=view.element_handle(), timeout=60_000
+    )
     explorer.screenshot(path=str(artifacts / "08_diffusion_explorer_infill.png"))
     assert page.console_errors == []
