@@ -23,6 +23,7 @@ sample as a model of that order. :data:`ORDERS` are the orders chapter 01 tries 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -128,20 +129,8 @@ class NGramModel:
     def distribution(self, context: Sequence[int], order: int | None = None) -> np.ndarray:
         """``P(· | context)`` over the vocabulary, from the last ``order - 1`` tokens of the context
         (default :attr:`order`)."""
-        order = self.order if order is None else order
-        if not 1 <= order <= self.max_order:
-            raise MusegenError(f"order must be between 1 and {self.max_order}, got {order}")
-        if not self._tables:
-            raise MusegenError("the model has not been fitted")
-        history = [_START] * (order - 1) + [int(t) for t in context]
-        history = history[len(history) - (order - 1) :] if order > 1 else []
         p = np.full(self.vocab_size, 1.0 / self.vocab_size)
-        for length in range(order):
-            context = tuple(history[len(history) - length :]) if length else ()
-            lower = self.smoothing == "kneser-ney" and length < order - 1
-            table = (self._continuation if lower else self._tables).get(context)
-            if table is None:
-                break  # a longer context that was never seen cannot have been seen either
+        for _, table, discount in self._backoff(context, order):
             tokens, counts, total, types = table
             tokens, counts = list(tokens), np.array(counts, dtype=np.float64)
             if self.smoothing == "witten-bell":
@@ -149,10 +138,41 @@ class NGramModel:
                 smoothed[tokens] += counts
                 p = smoothed / (total + types)
             else:
-                discount = self._discounts[lower, length]
                 smoothed = (discount * types / total) * p
                 smoothed[tokens] += np.maximum(counts - discount, 0.0) / total
                 p = smoothed
+        return p
+
+    def _backoff(self, context: Sequence[int], order: int | None):
+        """The tables that give ``P(· | context)``, shortest context first: ``(length, table, discount)`` for
+        each length of context that was seen in training (a longer one that was never seen cannot have been
+        seen either), the table of counts or of continuation counts as the smoothing asks."""
+        order = self.order if order is None else order
+        if not 1 <= order <= self.max_order:
+            raise MusegenError(f"order must be between 1 and {self.max_order}, got {order}")
+        if not self._tables:
+            raise MusegenError("the model has not been fitted")
+        history = [_START] * (order - 1) + [int(t) for t in context]
+        history = history[len(history) - (order - 1) :] if order > 1 else []
+        for length in range(order):
+            lower = self.smoothing == "kneser-ney" and length < order - 1
+            table = (self._continuation if lower else self._tables).get(
+                tuple(history[len(history) - length :]) if length else ()
+            )
+            if table is None:
+                return
+            yield length, table, self._discounts[lower, length]
+
+    def _probability(self, context: Sequence[int], token: int, order: int | None) -> float:
+        """``distribution(context, order)[token]``, computed for that one token only (the same operations in
+        the same order, so the same number): what :meth:`nll` needs, several times faster."""
+        p = 1.0 / self.vocab_size
+        for _, (tokens, counts, total, types), discount in self._backoff(context, order):
+            count = float(counts[tokens.index(token)]) if token in tokens else 0.0
+            if self.smoothing == "witten-bell":
+                p = (types * p + count) / (total + types)
+            else:
+                p = (discount * types / total) * p + max(count - discount, 0.0) / total
         return p
 
     def nll(self, sequences: Iterable[Sequence[int]], order: int | None = None, skip_first: int = 1) -> float:
@@ -169,7 +189,7 @@ class NGramModel:
             sequence = [int(t) for t in sequence]
             for i in range(skip_first, len(sequence)):
                 context = sequence[max(0, i - self.max_order + 1) : i]
-                total -= np.log(self.distribution(context, order)[sequence[i]])
+                total -= math.log(self._probability(context, sequence[i], order))
                 count += 1
         if count == 0:
             raise MusegenError("no tokens to score")

@@ -37,6 +37,22 @@ for _variable in (
     os.environ.setdefault(_variable, "1")
 
 
+def pytest_collection_modifyitems(config, items):
+    """The long files first: the notebooks, then the files with browser or slow tests, then the rest.
+
+    The two workers take whole files (``--dist loadfile``) in this order (``--no-loadscope-reorder``; xdist's
+    own order, by number of tests, put a one-test file of a minute last, where the other worker had nothing
+    left to do): the many short files at the end fill in while the other worker finishes a long one.
+    """
+
+    def rank(item) -> int:
+        if item.nodeid.startswith("notebooks/"):
+            return 0
+        return 1 if item.get_closest_marker("browser") or item.get_closest_marker("slow") else 2
+
+    items.sort(key=rank)  # stable: the collection's order within each rank
+
+
 @pytest.fixture
 def good_midi(tmp_path: Path) -> Path:
     return music21_io.write_midi(GOOD_TOKENS, tmp_path / "good.mid")

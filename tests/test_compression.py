@@ -219,13 +219,18 @@ def test_the_pruning_sweep_runs_in_a_process_of_its_own_and_writes_its_results(t
     assert sweep["fraction"] == [0.5]
     assert sweep["sparsity"][0] == pytest.approx(0.5, abs=0.01)
     assert sweep["pruned"][0] > 0 and sweep["fine_tuned"][0] > 0
+    # a refusal from the command line: exit code 1 and the message, no traceback
+    refused = subprocess.run(
+        [sys.executable, "-m", "musegen_widgets.train", "melody_tcn", "--prune", "1.5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1 and "up to" in refused.stderr and "Traceback" not in refused.stderr
     (tmp_path / "file").write_text("not a folder")
     for bad, message in [
-        (["melody_tcn", "--prune", "1.5"], "up to"),
         (["chorale_gan", "--prune", "0.5"], "no --prune"),
         (["melody_tcn", "--fast", "--output", str(tmp_path / "file")], "cannot write there"),
     ]:
-        refused = subprocess.run(
-            [sys.executable, "-m", "musegen_widgets.train", *bad], capture_output=True, text=True, timeout=60
-        )
-        assert refused.returncode == 1 and message in refused.stderr
+        with pytest.raises(MusegenError, match=message):
+            train.main(bad)

@@ -63,6 +63,20 @@ def test_call_matches_the_stepper_and_the_scoring():
     assert np.isclose(sequence_nll(model, test), model.nll(test))
 
 
+@pytest.mark.parametrize("smoothing", ["kneser-ney", "witten-bell"])
+def test_nll_scores_each_token_by_its_probability_in_the_distribution(smoothing):
+    # nll computes each token's probability alone; it must be the very number distribution() gives it
+    train, test = data.load_melodies("train")[:30], data.load_melodies("test")[:2]
+    model = NGramModel(max_order=5, smoothing=smoothing).fit(train)
+    for order in (1, 3, 5):
+        by_distribution = [
+            -np.log(model.distribution(melody[max(0, i - 4) : i], order)[melody[i]])
+            for melody in test
+            for i in range(1, len(melody))
+        ]
+        assert model.nll(test, order) == pytest.approx(np.mean(by_distribution), rel=1e-12)
+
+
 def test_samples_are_valid_melodies():
     model = NGramModel(max_order=8).fit(data.load_melodies("train"))
     tokens = sampling.sample(model, steps=64, seed=1)

@@ -23,21 +23,8 @@ CELLS_DONE = """() => {
 }"""
 
 
-CELLS_DONE_THROUGH = """last => {
-    const prompts = [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
-        .slice(0, last + 1)
-        .filter(cell => cell.classList.contains('jp-CodeCell'))
-        .map(cell => cell.querySelector('.jp-InputArea-prompt').textContent);
-    return prompts.length > 0 && prompts.every(text => /\\[\\d+\\]/.test(text));
-}"""
-
-
-def open_and_run_all(page, lab_url: str, notebook: str, artifacts, *, through: str | None = None) -> None:
-    """Open a chapter, run its cells, and wait until every code cell run shows its execution count.
-
-    With ``through``, the text of the cell that shows the chapter's widget, only the cells up to and including
-    it run ("Run All Above" the cell after it): what follows the widget is the notebook test's to check, and
-    running it here again would only double the time.
+def open_and_run_all(page, lab_url: str, notebook: str, artifacts) -> None:
+    """Open a notebook, run its cells, and wait until every code cell shows its execution count.
 
     Run All marks every code cell as queued (``[*]``) at once, so counting finished prompts is a signal that
     cannot fire early, unlike the kernel's status, which flickers to "Idle" between cells. (``textContent``,
@@ -52,26 +39,16 @@ def open_and_run_all(page, lab_url: str, notebook: str, artifacts, *, through: s
             ".some(e => e.textContent.includes('Idle'))"
         )
         page.wait_for_function(kernel_idle, timeout=90_000)
-        last = None
-        if through is not None:
-            # from the file: JupyterLab renders the code of off-screen cells only when they scroll into view
-            cells = json.loads((ROOT / "notebooks" / notebook).read_text())["cells"]
-            last = next(i for i, cell in enumerate(cells) if through in "".join(cell["source"]))
-            page.locator(".jp-Notebook .jp-Cell").nth(last + 1).locator(".jp-InputPrompt").first.click()
         page.get_by_role("menuitem", name="Run", exact=True).click(timeout=10_000)
-        command = "run-all" if through is None else "run-all-above"
-        page.locator(
-            f"li[data-command='runmenu:{command}'], li[data-command='notebook:{command}']"
-        ).first.click(timeout=10_000)
+        page.locator("li[data-command='runmenu:run-all'], li[data-command='notebook:run-all']").first.click(
+            timeout=10_000
+        )
         page.wait_for_function(
             "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]"
             ".some(e => e.textContent.includes('*'))",
             timeout=30_000,
         )
-        if through is None:
-            page.wait_for_function(CELLS_DONE, timeout=600_000, polling=1000)
-        else:
-            page.wait_for_function(CELLS_DONE_THROUGH, arg=last, timeout=600_000, polling=1000)
+        page.wait_for_function(CELLS_DONE, timeout=600_000, polling=1000)
     except Exception:
         page.screenshot(path=str(artifacts / f"{notebook}-failed.png"))
         raise
@@ -81,13 +58,24 @@ def open_and_run_all(page, lab_url: str, notebook: str, artifacts, *, through: s
     assert tracebacks == []
 
 
-def open_cells_and_run(page, lab_url: str, notebook: str, artifacts, *, keep: tuple[str, ...]) -> None:
+def open_cells_and_run(
+    page,
+    lab_url: str,
+    notebook: str,
+    artifacts,
+    *,
+    keep: tuple[str, ...],
+    smaller: dict[str, str] | None = None,
+) -> None:
     """Open a copy of a chapter that holds its set-up cells (the first two code cells: the Colab cell and the
     imports) and the code cells that contain one of ``keep``, in the chapter's order, and run it all.
 
-    For a widget that comes late in a chapter: the chapter's other cells, which its notebook test runs and
-    checks, would only double the time here (chapter 04's likelihoods and tables before its listening tests).
-    The copy is written through the server's contents API, beside the chapter.
+    ``smaller`` replaces text in those cells, each key found once: fewer excerpts than the chapter draws, for
+    a widget that works the same on fewer (the notebook test runs the chapter's own sizes).
+
+    The chapter's other cells, which its notebook test runs and checks, would only double the time here (a
+    chapter's likelihoods, tables and trainings before its widget). The copy is written through the server's
+    contents API, beside the chapter.
     """
     cells = json.loads((ROOT / "notebooks" / notebook).read_text())["cells"]
     code = [cell for cell in cells if cell["cell_type"] == "code"]
@@ -95,6 +83,9 @@ def open_cells_and_run(page, lab_url: str, notebook: str, artifacts, *, keep: tu
     assert len(chosen) == 2 + len(keep), "each mark names one cell of the chapter"
     for cell in chosen:
         cell["outputs"], cell["execution_count"] = [], None
+    for text, replacement in (smaller or {}).items():
+        (cell,) = [cell for cell in chosen if text in "".join(cell["source"])]
+        cell["source"] = "".join(cell["source"]).replace(text, replacement)
     copy = dict(json.loads((ROOT / "notebooks" / notebook).read_text()), cells=chosen)
     name = notebook.replace(".ipynb", "-widgets.ipynb")
     request = urllib.request.Request(

@@ -107,7 +107,8 @@ def test_chapter_01_sampler_widget(page, lab_url, artifacts):
 
 
 def test_chapter_02_latent_explorer(page, lab_url, artifacts):
-    open_and_run_all(page, lab_url, "02_variational_autoencoders.ipynb", artifacts)
+    keep = ('vae = models.load_pretrained("melody_vae")', "LatentExplorer(vae)")
+    open_cells_and_run(page, lab_url, "02_variational_autoencoders.ipynb", artifacts, keep=keep)
     explorer = page.locator(".widget-vbox:has(.widget-upload):has-text('Sample prior')").first
     explorer.scroll_into_view_if_needed()
     view = explorer.locator(".widget-vbox:has(audio)").first
@@ -129,7 +130,8 @@ def test_chapter_02_latent_explorer(page, lab_url, artifacts):
 
 
 def test_chapter_03_gan_explorer(page, lab_url, artifacts):
-    open_and_run_all(page, lab_url, "03_gans.ipynb", artifacts)
+    keep = ('gan = models.load_pretrained("chorale_gan")', "GanExplorer(gan)")
+    open_cells_and_run(page, lab_url, "03_gans.ipynb", artifacts, keep=keep)
     explorer = page.locator(".widget-vbox:has-text('New sample'):has-text('move bass')").first
     explorer.scroll_into_view_if_needed()
     view = explorer.locator(".widget-vbox:has(audio)").first

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from lab import AUDIO_DURATION, new_sound, open_and_run_all, open_cells_and_run, score_and_audio, settle
+from lab import AUDIO_DURATION, new_sound, open_cells_and_run, score_and_audio, settle
 
 pytestmark = pytest.mark.browser
 
@@ -15,8 +15,18 @@ def test_chapter_04_listening_test(page, lab_url, artifacts):
         "listening_sources = {",
         "ListeningTest(\n    listening_sources",
     )
+    smaller = {  # ten excerpts a source, not 100 (and 100 of Bach's training melodies, not 1,000)
+        "N_SAMPLES = 100": "N_SAMPLES = 10",
+        '"Bach, training split"](\n    1000, seed=0': '"Bach, training split"](\n    100, seed=0',
+        "name: generate(100, seed=0)": "name: generate(10, seed=0)",
+    }
     open_cells_and_run(
-        page, lab_url, "04_judging_generated_music.ipynb", artifacts, keep=(*keep, "four_voice_sources = {")
+        page,
+        lab_url,
+        "04_judging_generated_music.ipynb",
+        artifacts,
+        keep=(*keep, "four_voice_sources = {"),
+        smaller=smaller,
     )
     test = page.locator(".widget-vbox:has-text('Reveal results')").first
     test.scroll_into_view_if_needed()
@@ -45,9 +55,13 @@ def test_chapter_04_listening_test(page, lab_url, artifacts):
 
 
 def test_chapter_05_attention_explorer(page, lab_url, artifacts):
-    open_and_run_all(
-        page, lab_url, "05_transformers.ipynb", artifacts, through="explorer = AttentionExplorer("
+    keep = (
+        "train_melodies, test_melodies = data.load_melodies",
+        'transformer = models.load_pretrained("melody_transformer")',
+        "by_distance = np.zeros(",  # picks the block and head the explorer opens on
+        "explorer = AttentionExplorer(",
     )
+    open_cells_and_run(page, lab_url, "05_transformers.ipynb", artifacts, keep=keep)
     explorer = page.locator(".widget-vbox:has(.widget-dropdown):has-text('mean of heads')").first
     explorer.scroll_into_view_if_needed()
     view = explorer.locator(".widget-vbox:has(audio)").first
@@ -80,9 +94,8 @@ def test_chapter_05_attention_explorer(page, lab_url, artifacts):
 
 
 def test_chapter_06_harmonise_widget(page, lab_url, artifacts):
-    open_and_run_all(
-        page, lab_url, "06_harmonisation.ipynb", artifacts, through="HarmoniseWidget(infill_model)"
-    )
+    keep = ("test_cells = [infill_cells.encode(", 'infill_model = models.load_pretrained("chorale_infill")')
+    open_cells_and_run(page, lab_url, "06_harmonisation.ipynb", artifacts, keep=(*keep, "HarmoniseWidget("))
     widget = page.locator(".widget-vbox:has-text('Gibbs rounds'):has(.widget-upload)").first
     widget.scroll_into_view_if_needed()
     view = widget.locator(".widget-vbox:has(audio)").first
