@@ -211,8 +211,11 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium, driven by Playwright, for one test file. Not for the whole session: while Playwright's sync
+    API is open, an asyncio loop counts as running in the worker, and the widget tests that a worker runs
+    after a browser file would see their refreshes scheduled on it (``run_soon``) instead of done at once."""
     _install_chromium()
     from playwright.sync_api import sync_playwright
 
