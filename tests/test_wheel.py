@@ -108,7 +108,10 @@ def test_the_wheel_installed_outside_the_repository_shows_samples_and_harmonises
     venv = tmp_path / "venv"
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, capture_output=True)
+    # --no-compile: pip would byte-compile every module of every dependency (15 s of TensorFlow's alone, here);
+    # what the smoke test imports is compiled when it is imported
+    install = [str(python), "-m", "pip", "install", "-q", "--no-compile", str(wheel)]
+    subprocess.run(install, check=True, capture_output=True)
     listed = subprocess.run(
         [str(python), "-m", "pip", "list", "--format=json"], check=True, capture_output=True, text=True
     )

@@ -8,7 +8,6 @@ import pytest
 from lab import (
     AUDIO_DURATION,
     new_sound,
-    open_and_run_all,
     open_cells_and_run,
     score_and_audio,
     slider_latencies,
@@ -18,7 +17,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_chapter_00_score_view(page, lab_url, artifacts, tmp_path):
-    open_and_run_all(page, lab_url, "00_music_as_data.ipynb", artifacts)
+    keep = ('chorale = data.load_pieces("test")[0]\nScoreView(chorale)', "test_chorales = dict(zip(")
+    open_cells_and_run(page, lab_url, "00_music_as_data.ipynb", artifacts, keep=keep)
     views = page.locator(".widget-vbox:has(audio)")
     first = views.first
     first.scroll_into_view_if_needed()
