@@ -130,8 +130,7 @@ class NGramModel:
         """``P(· | context)`` over the vocabulary, from the last ``order - 1`` tokens of the context
         (default :attr:`order`)."""
         p = np.full(self.vocab_size, 1.0 / self.vocab_size)
-        for _, table, discount in self._backoff(context, order):
-            tokens, counts, total, types = table
+        for (tokens, counts, total, types), discount in self._backoff(context, order):
             tokens, counts = list(tokens), np.array(counts, dtype=np.float64)
             if self.smoothing == "witten-bell":
                 smoothed = types * p
@@ -144,8 +143,8 @@ class NGramModel:
         return p
 
     def _backoff(self, context: Sequence[int], order: int | None):
-        """The tables that give ``P(· | context)``, shortest context first: ``(length, table, discount)`` for
-        each length of context that was seen in training (a longer one that was never seen cannot have been
+        """The tables that give ``P(· | context)``, shortest context first: ``(table, discount)`` for each
+        length of context that was seen in training (a longer one that was never seen cannot have been
         seen either), the table of counts or of continuation counts as the smoothing asks."""
         order = self.order if order is None else order
         if not 1 <= order <= self.max_order:
@@ -161,13 +160,13 @@ class NGramModel:
             )
             if table is None:
                 return
-            yield length, table, self._discounts[lower, length]
+            yield table, self._discounts[lower, length]
 
     def _probability(self, context: Sequence[int], token: int, order: int | None) -> float:
         """``distribution(context, order)[token]``, computed for that one token only (the same operations in
         the same order, so the same number): what :meth:`nll` needs, several times faster."""
         p = 1.0 / self.vocab_size
-        for _, (tokens, counts, total, types), discount in self._backoff(context, order):
+        for (tokens, counts, total, types), discount in self._backoff(context, order):
             count = float(counts[tokens.index(token)]) if token in tokens else 0.0
             if self.smoothing == "witten-bell":
                 p = (types * p + count) / (total + types)

@@ -77,8 +77,8 @@ def open_cells_and_run(
     chapter's likelihoods, tables and trainings before its widget). The copy is written through the server's
     contents API, beside the chapter.
     """
-    cells = json.loads((ROOT / "notebooks" / notebook).read_text())["cells"]
-    code = [cell for cell in cells if cell["cell_type"] == "code"]
+    chapter = json.loads((ROOT / "notebooks" / notebook).read_text())
+    code = [cell for cell in chapter["cells"] if cell["cell_type"] == "code"]
     chosen = code[:2] + [cell for cell in code[2:] if any(mark in "".join(cell["source"]) for mark in keep)]
     assert len(chosen) == 2 + len(keep), "each mark names one cell of the chapter"
     for cell in chosen:
@@ -86,7 +86,7 @@ def open_cells_and_run(
     for text, replacement in (smaller or {}).items():
         (cell,) = [cell for cell in chosen if text in "".join(cell["source"])]
         cell["source"] = "".join(cell["source"]).replace(text, replacement)
-    copy = dict(json.loads((ROOT / "notebooks" / notebook).read_text()), cells=chosen)
+    copy = dict(chapter, cells=chosen)
     name = notebook.replace(".ipynb", "-widgets.ipynb")
     request = urllib.request.Request(
         f"{lab_url}/api/contents/notebooks/{name}?token={TOKEN}",
