@@ -37,7 +37,7 @@ for _variable in (
     os.environ.setdefault(_variable, "1")
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_collection_modifyitems(items):
     """The long files first: the notebooks, then the files with browser or slow tests, then the rest.
 
     The two workers take whole files (``--dist loadfile``) in this order (``--no-loadscope-reorder``; xdist's
